@@ -1,0 +1,3 @@
+from reportatlas.cli import main
+import sys
+sys.exit(main())
