@@ -1,0 +1,278 @@
+"""Spatial queries over atlas features: near, along, contains, nearest, which, aggregate.
+
+The functions here are pure: they take GeoDataFrames in WGS-84 (EPSG:4326) and shapely
+geometries in WGS-84, and return new frames.  Distances are measured in metres in
+EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger, central meridian 114°E), never in degrees.
+``engine="dask"`` hands the same call to :mod:`reportatlas.scale` (dask-geopandas), which
+mirrors these signatures.
+
+Reading an atlas and resolving names ("煤机路", "113.6,34.75", a feature id) lives in
+:mod:`reportatlas.query_atlas`; SQL in :mod:`reportatlas.sql`.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+from .errors import QueryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+
+METRIC_CRS = "EPSG:4547"
+ENGINES = ("local", "dask")
+STATS = ("sum", "count", "mean", "min", "max")
+
+_UNITS = {
+    "m": 1.0, "米": 1.0, "公尺": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0,
+    "km": 1000.0, "公里": 1000.0, "千米": 1000.0, "kilometer": 1000.0, "kilometers": 1000.0,
+    "kilometre": 1000.0, "kilometres": 1000.0, "里": 500.0,
+}
+_DISTANCE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z\u4e00-\u9fff]*)\s*$")
+
+
+def parse_distance(text: str | float | int) -> float:
+    """``"500m"``, ``"1km"``, ``"1.5 公里"``, ``"300米"`` or a bare number (metres) → metres."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), "m"
+    else:
+        raw = str(text).strip().replace("．", ".")
+        raw = raw.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        match = _DISTANCE.match(raw)
+        if not match:
+            raise QueryError(f"cannot read the distance {text!r}: expected a number and a unit, "
+                             "e.g. 500m, 1km, 1.5公里, 300米")
+        value, unit = float(match.group(1)), (match.group(2) or "m").lower()
+    if unit not in _UNITS:
+        raise QueryError(f"unknown distance unit {unit!r} in {text!r}: use m, km, 米 or 公里")
+    metres = value * _UNITS[unit]
+    if not math.isfinite(metres) or metres < 0:
+        raise QueryError(f"the distance must be zero or more metres, got {text!r}")
+    return metres
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise QueryError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+
+
+def _scale(func: str):
+    try:
+        module = importlib.import_module("reportatlas.scale")
+    except ImportError as exc:
+        raise QueryError(f"engine 'dask' needs reportatlas.scale and dask-geopandas ({exc}); "
+                         "install the 'bench' extra or use --engine local") from None
+    impl = getattr(module, func, None)
+    if impl is None:
+        raise QueryError(f"engine 'dask' has no {func}() in reportatlas.scale yet; use --engine local")
+    return impl
+
+
+def _metric_geom(geom):
+    import geopandas as gpd
+
+    if geom is None or geom.is_empty:
+        raise QueryError("the target has no geometry")
+    return gpd.GeoSeries([geom], crs=4326).to_crs(METRIC_CRS).iloc[0]
+
+
+def _with_geometry(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if features.crs is None:
+        raise QueryError("features carry no CRS; expected WGS-84 (EPSG:4326)")
+    geoms = features.geometry
+    return features.loc[geoms.notna() & ~geoms.is_empty]
+
+
+def _distances(features: gpd.GeoDataFrame, target_geom, *, within: float | None = None):
+    """(rows, distances in metres) of ``features``; only rows within ``within`` if given."""
+    feats = _with_geometry(features)
+    metric = feats.geometry.to_crs(METRIC_CRS)
+    target = _metric_geom(target_geom)
+    if within is not None:
+        idx = metric.sindex.query(target, predicate="dwithin", distance=within)
+        feats, metric = feats.iloc[sorted(idx)], metric.iloc[sorted(idx)]
+    dist = metric.distance(target)
+    if within is not None:
+        keep = (dist <= within).to_numpy()
+        feats, dist = feats.loc[keep], dist.loc[keep]
+    return feats, dist
+
+
+def _sorted_with_distance(feats, dist) -> gpd.GeoDataFrame:
+    out = feats.copy()
+    out["distance_m"] = dist.to_numpy()
+    sort_cols = ["distance_m"] + (["name"] if "name" in out.columns else [])
+    return out.sort_values(sort_cols, kind="stable")
+
+
+def near(features: gpd.GeoDataFrame, target_geom, distance_m: float, *,
+         engine: str = "local") -> gpd.GeoDataFrame:
+    """Features whose geometry comes within ``distance_m`` metres of ``target_geom``.
+
+    Adds ``distance_m`` (shortest distance in EPSG:4547, 0 when touching) and sorts by it.
+    """
+    check_engine(engine)
+    if engine == "dask":
+        return _scale("near")(features, target_geom, distance_m)
+    if distance_m < 0:
+        raise QueryError(f"the distance must be zero or more metres, got {distance_m}")
+    feats, dist = _distances(features, target_geom, within=float(distance_m))
+    return _sorted_with_distance(feats, dist)
+
+
+def along(features: gpd.GeoDataFrame, line_geom, distance_m: float, *,
+          engine: str = "local") -> gpd.GeoDataFrame:
+    """Features within ``distance_m`` metres of a road line (a LineString/MultiLineString)."""
+    check_engine(engine)
+    if line_geom is None or line_geom.geom_type not in ("LineString", "MultiLineString"):
+        kind = "nothing" if line_geom is None else f"a {line_geom.geom_type}"
+        raise QueryError(f"'along' needs a road line, got {kind}; use 'near' for points and areas")
+    if engine == "dask":
+        return _scale("along")(features, line_geom, distance_m)
+    return near(features, line_geom, distance_m)
+
+
+def contains(features: gpd.GeoDataFrame, area_geom, *, engine: str = "local") -> gpd.GeoDataFrame:
+    """Features inside an area: a point when the area covers it, a line or polygon when the
+    area covers its representative point (a point on the feature guaranteed to lie on it)."""
+    check_engine(engine)
+    if area_geom is None or area_geom.geom_type not in ("Polygon", "MultiPolygon"):
+        kind = "nothing" if area_geom is None else f"a {area_geom.geom_type}"
+        raise QueryError(f"'contains' needs an area (polygon), got {kind}; use 'near' instead")
+    if engine == "dask":
+        return _scale("contains")(features, area_geom)
+    feats = _with_geometry(features)
+    points = feats.geometry.representative_point()
+    idx = points.sindex.query(area_geom, predicate="covers")
+    out = feats.iloc[sorted(idx)].copy()
+    return out.sort_values("name", kind="stable") if "name" in out.columns else out
+
+
+def nearest(features: gpd.GeoDataFrame, target_geom, k: int = 5, *,
+            engine: str = "local") -> gpd.GeoDataFrame:
+    """The ``k`` features closest to ``target_geom`` with ``distance_m``; ties keep name order."""
+    check_engine(engine)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise QueryError(f"k must be a whole number of 1 or more, got {k!r}")
+    if engine == "dask":
+        return _scale("nearest")(features, target_geom, k)
+    feats, dist = _distances(features, target_geom)
+    return _sorted_with_distance(feats, dist).head(k)
+
+
+def which(point, areas: gpd.GeoDataFrame, *, engine: str = "local") -> gpd.GeoDataFrame:
+    """The areas (街道, communities, zones …) that cover ``point``, smallest first.
+
+    A line or polygon is reduced to its representative point.  Adds ``area_km2``.
+    """
+    check_engine(engine)
+    if point is None or point.is_empty:
+        raise QueryError("'which' needs a point, got nothing")
+    if point.geom_type != "Point":
+        point = point.representative_point()
+    if engine == "dask":
+        return _scale("which")(point, areas)
+    polys = _with_geometry(areas)
+    polys = polys.loc[polys.geom_type.isin(["Polygon", "MultiPolygon"])]
+    idx = polys.sindex.query(point, predicate="covered_by") if len(polys) else []
+    out = polys.iloc[sorted(idx)].copy()
+    out["area_km2"] = out.geometry.to_crs(METRIC_CRS).area.to_numpy() / 1e6
+    return out.sort_values("area_km2", kind="stable")
+
+
+def aggregate(features_or_metrics: pd.DataFrame, areas: gpd.GeoDataFrame | None = None, *,
+              by: str = "subdistrict", metric: str | None = None, stat: str = "sum",
+              engine: str = "local") -> pd.DataFrame:
+    """One row per group (per 街道 by default) with ``stat`` of a metric.
+
+    ``features_or_metrics`` is either the atlas' ``metrics`` table (a ``metric`` column
+    naming the measure, ``value`` and ``unit``; ``metric`` selects the rows, e.g. 总投资) or
+    a frame of features where ``metric`` names a numeric column (e.g.
+    ``total_investment_yuan``; ``stat="count"`` needs no metric).  With ``areas`` (polygons
+    with a ``name``) and a frame that has geometry, each row is placed in the area that
+    covers its representative point; otherwise the ``by`` column groups the rows.  Every
+    area appears in the result, with 0 for count/sum where nothing falls in it.
+
+    Columns: ``by``, ``unit`` (when known), ``n`` (rows aggregated), ``value``.
+    """
+    import pandas as pd
+
+    check_engine(engine)
+    if stat not in STATS:
+        raise QueryError(f"unknown statistic {stat!r}: use one of {', '.join(STATS)}")
+    if engine == "dask":
+        return _scale("aggregate")(features_or_metrics, areas, by=by, metric=metric, stat=stat)
+    frame = features_or_metrics
+    is_metrics = "metric" in frame.columns and "value" in frame.columns
+    if is_metrics:
+        if metric is None and stat != "count":
+            raise QueryError(f"--metric is needed for stat {stat!r}; e.g. --metric 总投资")
+        if metric is not None:
+            known = sorted(set(frame["metric"].dropna().astype(str)))
+            if metric not in known:
+                from .errors import NotFoundError
+                import difflib
+
+                close = [m for m in known if metric in m or m in metric]
+                close += difflib.get_close_matches(metric, known, n=5, cutoff=0.4)
+                raise NotFoundError(f"no metric named {metric!r} in the atlas", list(dict.fromkeys(close)))
+            frame = frame.loc[frame["metric"] == metric]
+        values = pd.to_numeric(frame["value"], errors="coerce")
+        units = frame["unit"].fillna("").astype(str) if "unit" in frame.columns else None
+    else:
+        if metric is None:
+            if stat != "count":
+                raise QueryError(f"a metric column is needed for stat {stat!r}")
+            values = pd.Series(1.0, index=frame.index)
+        elif metric not in frame.columns:
+            raise QueryError(f"no column {metric!r} in the features; columns: {', '.join(map(str, frame.columns))}")
+        else:
+            values = pd.to_numeric(frame[metric], errors="coerce")
+        units = None
+
+    if areas is not None and hasattr(frame, "geometry") and frame.geometry.name in frame.columns:
+        keys = _area_keys(frame, areas)
+        all_groups = list(areas["name"].astype(str))
+    else:
+        if by not in frame.columns:
+            raise QueryError(f"cannot group by {by!r}: no such column")
+        keys = frame[by].fillna("").astype(str)
+        all_groups = list(areas["name"].astype(str)) if areas is not None and "name" in areas else []
+
+    data = pd.DataFrame({by: keys, "unit": units if units is not None else "", "v": values})
+    data = data.loc[data["v"].notna() & (data[by] != "")]
+    grouped = data.groupby([by, "unit"], sort=True)["v"]
+    result = grouped.agg(["count", "sum", "mean", "min", "max"]).reset_index()
+    result = result.rename(columns={"count": "n"})
+    result["value"] = result["n"].astype(float) if stat == "count" else result[stat]
+    result = result[[by, "unit", "n", "value"]]
+    missing = [g for g in dict.fromkeys(all_groups) if g not in set(result[by])]
+    if missing:
+        filler = pd.DataFrame({by: missing, "unit": result["unit"].iloc[0] if len(result) else "",
+                               "n": 0, "value": 0.0 if stat in ("sum", "count") else float("nan")})
+        result = pd.concat([result, filler], ignore_index=True)
+    if units is None:
+        result = result.drop(columns="unit")
+    return result.sort_values(["value", by], ascending=[False, True], kind="stable",
+                              na_position="last").reset_index(drop=True)
+
+
+def _area_keys(frame, areas) -> Any:
+    import geopandas as gpd
+    import pandas as pd
+
+    valid = frame.geometry.notna() & ~frame.geometry.is_empty
+    points = gpd.GeoDataFrame(geometry=frame.geometry.loc[valid].representative_point(), crs=frame.crs)
+    polys = areas.loc[areas.geom_type.isin(["Polygon", "MultiPolygon"]), ["name", "geometry"]]
+    polys = polys.to_crs(frame.crs).reset_index(drop=True)
+    polys["_area"] = polys.geometry.to_crs(METRIC_CRS).area
+    joined = gpd.sjoin(points, polys, predicate="covered_by", how="left")
+    # a point in nested areas goes to the smallest one
+    joined = joined.sort_values("_area", kind="stable")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    keys = pd.Series("", index=frame.index, dtype=object)
+    keys.loc[joined.index] = joined["name"].fillna("").astype(str)
+    return keys
