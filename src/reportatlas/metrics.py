@@ -1,0 +1,304 @@
+"""Metrics: the quantities a report states about a place or about a 街道 as a whole.
+
+``extract_metrics(report, articles, places)`` finds every quantity in the report's
+*normalised* text (so ``580余/处`` cut by a column line break is read as ``580余处``) and
+maps offsets back to the ORIGINAL text with ``report.to_original``.  Decisions:
+
+* ``value`` is in the base unit (see :mod:`reportatlas.numbers`): 元, 平方米, 米, 立方米,
+  ``%``; counts keep their measure word (个, 家, 人 …).  A range (3至5亿元) gives the lower
+  bound in ``value`` and the upper bound in ``high``.
+* ``raw`` is the NORMALISED surface (no column line break, half-width digits);
+  ``start``/``end`` are ORIGINAL offsets, so ``report.text[start:end]`` is the original
+  surface.  ``sentence`` is the normalised sentence.
+* A year (2019年) is the ``period`` of the quantities after it in its sentence, not a
+  metric.  It is a metric (unit ``年``, value = the year) only as a date of completion or
+  construction: ``预计2024年全部建成投运`` (deadline), ``建于1995年``.  A month deadline
+  (``预计6月底完工``) is a metric with unit ``月`` (value = the month).
+* Not metrics: ordinals and names (第十一届, 十九大, 1号线, 82号院, 220千伏), anything in
+  quotes (slogans such as “7个100%”), ages (60岁以上), anniversaries (70周年), durations
+  (24小时, 3天), a bare 一 before a measure word (一个 = "a").
+* The subject is the nearest place mention before the number in the same clause, else the
+  place a sentence opens with (``中原小微企业园是…，占地122.3亩``), else the article's 街道.
+  A count right after a list of places (``颐苑、江南小镇、聂寨、盛世4个社区``) is about the
+  街道 that holds them.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Sequence
+
+from .numbers import QUANTITY_RE, Quantity, quantity_from_match
+
+__all__ = ["Metric", "extract_metrics", "find_quantities"]
+
+SENTENCE_END = "。！？!?\n"
+CLAUSE_END = SENTENCE_END + "，,；;：:"
+QUOTES = {"“": "”", "《": "》", "「": "」", "\"": "\""}
+
+# qualifiers that are not about the number but are part of the label, trimmed from labels
+_LEAD = re.compile(r"^(?:其中|目前|截至目前|已经|已|共计|共|累计|合计|总计|先后|全年|今年|"
+                   r"上半年|下半年|同时|并|还|又|达到|完成|实现|现有|拥有|"
+                   r"辖区|该街道|街道|共有|均|全部|分别|相继|积极|及时|成功|初步|基本)+")
+_TRAIL = re.compile(r"(?:约|近|超过|超|逾|达到|达|共|累计|计|为|了|有|至|近|已|的|到)+$")
+
+PERIOD_RE = re.compile(
+    r"截至(?:目前|\d{4}年)?(?:\d{1,2}月(?:底|末|份)?)?"
+    r"|\d{4}年\d{1,2}月至\d{4}年\d{1,2}月"
+    r"|(?:\d{4}年|今年|去年|全年)?(?:\d{1,2}至\d{1,2}月份?|上半年|下半年|一季度|第[一二三四]季度|年初|以来)"
+    r"|\d{4}年(?:底|末|度)?|今年|去年|全年|近年来|“十[二三四]五”(?:时期|期间)?")
+YEAR_EVENT_RE = re.compile(
+    r"(?:(?P<pre>建于|始建于|预计|计划|确保|力争|争取|预计到|计划到|到)\s?)?"
+    r"(?P<year>(?:19|20)\d{2})年(?P<when>底|末|年底|前|内|上半年|下半年)?(?:前)?"
+    r"(?P<verb>(?:全部|基本|全面)?(?:建成投运|建成投用|建成|完成|竣工|完工|投运|投用|开工|交付|实现))?")
+MONTH_EVENT_RE = re.compile(
+    r"(?P<pre>今年|明年)?(?P<month>\d{1,2})月(?P<when>底|末|上旬|中旬|下旬|前)?(?:前)?"
+    r"(?P<verb>完工|开工建设|开工|完成|竣工|建成|交付|投用|投运)")
+_EXCLUDED_AFTER = ("号", "岁", "周年", "届", "级", "千伏", "点", "批次")
+
+
+@dataclass
+class Metric:
+    report: str
+    article: str
+    subject: str
+    subject_type: str
+    metric: str
+    value: float
+    unit: str
+    raw: str
+    qualifier: str | None
+    period: str | None
+    start: int
+    end: int
+    sentence: str
+    high: float | None = None     # upper bound of a range; None otherwise
+
+    def to_record(self) -> dict[str, Any]:
+        rec = asdict(self)
+        return rec
+
+
+# --------------------------------------------------------------------------- finding
+
+def _spans(text: str, ends: str) -> list[tuple[int, int]]:
+    out, a = [], 0
+    for i, ch in enumerate(text):
+        if ch in ends:
+            if i > a:
+                out.append((a, i))
+            a = i + 1
+    if a < len(text):
+        out.append((a, len(text)))
+    return out
+
+
+def _in_quotes(text: str, pos: int, sent_start: int) -> bool:
+    seg = text[sent_start:pos]
+    for o, c in QUOTES.items():
+        if o == c:
+            if seg.count(o) % 2:
+                return True
+        elif seg.count(o) > seg.count(c):
+            return True
+    return False
+
+
+def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
+    num = m.group("num") or m.group("pct") or ""
+    a, b = m.start(), m.end()
+    if _in_quotes(text, a, sent_start):
+        return False
+    before = text[max(a - 1, 0):a]
+    if before == "第" or (before and (before.isdigit() or before.isascii() and before.isalpha())):
+        return False
+    if text.startswith(_EXCLUDED_AFTER, b) or text.startswith("号", m.end("unit")):
+        return False
+    if num and not num[0].isdigit():                       # a Chinese numeral
+        if num in ("一", "千", "百") or m.group("unit") == "期":
+            return False
+        if m.group("pre") is None and re.match(r"[一二三四五六七八九两][^\d，。、；]{1,3}[一二三四五六七八九两]",
+                                               text[a:a + 6]):
+            return False                                   # 一街一色, 三跨三保 …
+    return True
+
+
+def find_quantities(text: str) -> list[tuple[int, int, Quantity]]:
+    """All quantities in ``text`` as ``(start, end, Quantity)`` (offsets into ``text``)."""
+    sent_starts = [s for s, _ in _spans(text, SENTENCE_END)] or [0]
+    out = []
+    for m in QUANTITY_RE.finditer(text):
+        k = bisect.bisect_right(sent_starts, m.start()) - 1
+        if _acceptable(text, m, sent_starts[max(k, 0)]):
+            out.append((m.start(), m.end(), quantity_from_match(m)))
+    return out
+
+
+def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Quantity, str]]:
+    """Dates that are metrics: completion deadlines and construction years."""
+    out = []
+    for m in YEAR_EVENT_RE.finditer(text):
+        verb, pre = m.group("verb"), m.group("pre") or ""
+        if not (verb or pre in ("建于", "始建于")):
+            continue
+        if verb and re.match(r"\d|[一二三四五六七八九十两]", text[m.end():m.end() + 1]):
+            continue                              # "到2025年底完成22所": the count is the metric
+        a = m.start("year")
+        b = m.end()
+        label = (pre if pre in ("建于", "始建于") else "") and "建成年份"
+        out.append((a, b, Quantity(float(m.group("year")), "年", "date", m.group("when")),
+                    label or verb))
+    for m in MONTH_EVENT_RE.finditer(text):
+        out.append((m.start("month"), m.end(), Quantity(float(m.group("month")), "月", "date",
+                                                         m.group("when")), m.group("verb")))
+    return [e for e in out if not any(a < e[1] and e[0] < b for a, b in taken)]
+
+
+# --------------------------------------------------------------------------- attribution
+
+@dataclass
+class _Place:
+    start: int       # normalised offsets
+    end: int
+    name: str
+    place_type: str
+
+
+def _norm_places(report, places: Iterable[Any]) -> list[_Place]:
+    out = []
+    to_norm = getattr(report, "to_normalized", None)
+    for p in places:
+        if getattr(p, "report", report.name) != report.name:
+            continue
+        if to_norm is not None:
+            a, b = to_norm(p.start), to_norm(p.end - 1) + 1
+        else:
+            a, b = p.start, p.end
+        out.append(_Place(a, b, p.name, p.place_type))
+    out.sort(key=lambda p: (p.start, -p.end))
+    return out
+
+
+_TOPIC_TYPES = {"site", "park", "residential_compound", "zone", "community", "village",
+                "subdistrict", "landmark", "road", "other"}
+_SKIP_TYPES = {"district", "metro_line"}
+
+
+def _is_list_member(text: str, places: list[_Place], i: int, num_start: int) -> bool:
+    """Place ``i`` ends a list (A、B…) directly followed by the count: ``A、B等4个``."""
+    p = places[i]
+    gap = text[p.end:num_start]
+    if not re.fullmatch(r"(?:等|共|这|计)?\s?", gap):
+        return False
+    return i > 0 and text[places[i - 1].end:p.start] in ("、", "和", "及", "与")
+
+
+def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence: tuple[int, int],
+             num_start: int, fallback: tuple[str, str]) -> tuple[str, str, int]:
+    """(subject, subject_type, end of the subject in the clause or the clause start)."""
+    ends = [p.start for p in places]
+    hi = bisect.bisect_left(ends, num_start)
+    for i in range(hi - 1, -1, -1):
+        p = places[i]
+        if p.start < clause[0]:
+            break
+        if p.end > num_start or p.place_type in _SKIP_TYPES:
+            continue
+        if _is_list_member(text, places, i, num_start):
+            return fallback[0], fallback[1], p.end
+        return p.name, p.place_type, p.end
+    # the place the sentence opens with (its topic)
+    head = text[sentence[0]:clause[0]]
+    lead = re.match(r"(?:(?:目前|截至目前|同时|其中|此外)[，,]?)?", head).end() + sentence[0]
+    for p in places:
+        if p.start < sentence[0]:
+            continue
+        if p.start > lead + 1 or p.start >= clause[0]:
+            break
+        if p.place_type in _TOPIC_TYPES and p.place_type != "subdistrict":
+            after = text[p.end:p.end + 3]
+            if re.match(r"(?:项目)?(?:是|为|位于|：|:|，|,|（|\(|占地|总投资|共|已|建于)", after):
+                return p.name, p.place_type, clause[0]
+    return fallback[0], fallback[1], clause[0]
+
+
+def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool) -> str:
+    before = text[a:num_start]
+    before = re.sub(r"[“”《》「」]", "", re.split(r"[、（）()]", before)[-1])
+    before = _LEAD.sub("", before)
+    before = _TRAIL.sub("", before)
+    before = before[-10:]
+    if count and len(before) <= 2:
+        m = re.match(r"[^\s，。；、：,;:（(“”的]{1,8}", text[num_end:b])
+        if m:
+            before = before + m.group(0)
+    return before.strip() or "数量"
+
+
+def _period(text: str, sentence: tuple[int, int], num_start: int, sent_periods) -> str | None:
+    best = None
+    for a, b, s in sent_periods:
+        if sentence[0] <= a and b <= num_start:
+            best = (a, b, s)
+    if best is None:
+        return None
+    # join "2019年" + "上半年" written side by side
+    a, b, s = best
+    for a2, b2, s2 in sent_periods:
+        if b2 == a and sentence[0] <= a2:
+            return s2 + s
+    return s
+
+
+# --------------------------------------------------------------------------- main entry
+
+def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] = ()) -> list[Metric]:
+    """Every stated quantity of ``report``, attributed to a place or to the article's 街道.
+
+    ``report`` has ``name``, ``text`` (original), ``normalized`` and ``to_original``;
+    ``articles`` have ``subdistrict``, ``district``, ``start``, ``end`` (original offsets);
+    ``places`` are place mentions with original ``start``/``end``, ``name``, ``place_type``.
+    """
+    text = report.normalized
+    sentences = _spans(text, SENTENCE_END)
+    sent_starts = [s for s, _ in sentences]
+    clauses = _spans(text, CLAUSE_END)
+    clause_starts = [s for s, _ in clauses]
+    plist = _norm_places(report, places)
+    arts = sorted(articles, key=lambda a: a.start)
+    art_starts = [a.start for a in arts]
+    periods = [(m.start(), m.end(), m.group(0)) for m in PERIOD_RE.finditer(text)]
+
+    found = [(a, b, q, None) for a, b, q in find_quantities(text)]
+    found += _events(text, [(a, b) for a, b, _, _ in found])
+    found.sort(key=lambda f: f[0])
+
+    out: list[Metric] = []
+    last_end: int | None = None
+    for a, b, q, event_label in found:
+        si = max(bisect.bisect_right(sent_starts, a) - 1, 0)
+        sentence = sentences[si] if sentences else (0, len(text))
+        ci = max(bisect.bisect_right(clause_starts, a) - 1, 0)
+        clause = clauses[ci] if clauses else (0, len(text))
+        oa, ob = report.to_original(a, b)
+        art = arts[max(bisect.bisect_right(art_starts, oa) - 1, 0)] if arts else None
+        sd = getattr(art, "subdistrict", "") or ""
+        fallback = (sd or getattr(art, "district", "") or "", "subdistrict" if sd else "district")
+        subject, stype, label_from = _subject(text, plist, clause, sentence, a, fallback)
+        # labels start after the previous quantity in the same clause
+        prev_end = max([e for s, e, *_ in found if clause[0] <= s and e <= a] + [label_from, clause[0]])
+        prev_end = max([e for s, e, _ in periods if clause[0] <= s and e <= a] + [prev_end])
+        label = event_label or _label(text, prev_end, clause[1], a, b, q.kind == "count")
+        if label == "数量" and out and last_end is not None and text[last_end:a] in ("", "、", "，"):
+            label = out[-1].metric            # 6户8人, 403人、93780元: the same label
+        period = _period(text, sentence, a, [p for p in periods if p[1] <= a and p[0] >= sentence[0]])
+        if q.kind == "date":
+            period = None
+        out.append(Metric(report=report.name, article=sd, subject=subject, subject_type=stype,
+                          metric=label, value=q.value, unit=q.unit,
+                          raw=text[a:b], qualifier=q.qualifier, period=period,
+                          start=oa, end=ob, sentence=text[sentence[0]:sentence[1]].strip(),
+                          high=q.high))
+        last_end = b
+    return out
