@@ -45,7 +45,7 @@ _TRAIL = re.compile(r"(?:约|近|超过|超|逾|达到|达|共|累计|计|为|�
 
 PERIOD_RE = re.compile(
     r"截至(?:目前|\d{4}年)?(?:\d{1,2}月(?:底|末|份)?)?"
-    r"|\d{4}年\d{1,2}月至\d{4}年\d{1,2}月"
+    r"|\d{4}年\d{1,2}月至\d{4}年\d{1,2}月|(?:\d{4}年|今年|去年)\d{1,2}月份?"
     r"|(?:\d{4}年|今年|去年|全年)?(?:\d{1,2}至\d{1,2}月份?|上半年|下半年|一季度|第[一二三四]季度|年初|以来)"
     r"|\d{4}年(?:底|末|度)?|今年|去年|全年|近年来|“十[二三四]五”(?:时期|期间)?")
 YEAR_EVENT_RE = re.compile(
@@ -195,9 +195,18 @@ def _is_list_member(text: str, places: list[_Place], i: int, num_start: int) -> 
 
 
 def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence: tuple[int, int],
-             num_start: int, fallback: tuple[str, str]) -> tuple[str, str, int]:
+             num_start: int, num_end: int, fallback: tuple[str, str]) -> tuple[str, str, int]:
     """(subject, subject_type, end of the subject in the clause or the clause start)."""
     ends = [p.start for p in places]
+    # "总投资约50亿元的…园区芝麻街产业园": a quantity modifying the place named after it
+    m = re.match(r"[^，。；、,;]{0,14}?的", text[num_end:clause[1]])
+    if m:
+        after = num_end + m.end()
+        for p in places[bisect.bisect_left(ends, after):]:
+            if p.start >= min(clause[1], after + 20):
+                break
+            if p.place_type not in _SKIP_TYPES and p.place_type != "subdistrict":
+                return p.name, p.place_type, clause[0]
     hi = bisect.bisect_left(ends, num_start)
     for i in range(hi - 1, -1, -1):
         p = places[i]
@@ -218,7 +227,7 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
             break
         if p.place_type in _TOPIC_TYPES and p.place_type != "subdistrict":
             after = text[p.end:p.end + 3]
-            if re.match(r"(?:项目)?(?:是|为|位于|：|:|，|,|（|\(|占地|总投资|共|已|建于)", after):
+            if p.start == lead or re.match(r"(?:项目)?(?:是|为|位于|：|:|，|,|（|\(|占地|总投资|共|已|建于)", after):
                 return p.name, p.place_type, clause[0]
     return fallback[0], fallback[1], clause[0]
 
@@ -285,7 +294,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         art = arts[max(bisect.bisect_right(art_starts, oa) - 1, 0)] if arts else None
         sd = getattr(art, "subdistrict", "") or ""
         fallback = (sd or getattr(art, "district", "") or "", "subdistrict" if sd else "district")
-        subject, stype, label_from = _subject(text, plist, clause, sentence, a, fallback)
+        subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback)
         # labels start after the previous quantity in the same clause
         prev_end = max([e for s, e, *_ in found if clause[0] <= s and e <= a] + [label_from, clause[0]])
         prev_end = max([e for s, e, _ in periods if clause[0] <= s and e <= a] + [prev_end])

@@ -55,11 +55,11 @@ for _w in COUNT_WORDS:
 _CN_NUM = "(?:[一二两三四五六七八九]?[十百千]零?)+[一二三四五六七八九]?|[一二两三四五六七八九]"
 _AR_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _NUM = f"(?:{_AR_NUM}|{_CN_NUM})"
-_PRE = "约|近|超过|超|逾|达到|达|不少于|不足|不到|最高|至少|最多|数"
+_PRE = "约|近|超过|超|逾|达到|达|不少于|不足|不到|最高|至少|最多"
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 
 QUANTITY_RE = re.compile(
-    rf"(?:(?P<pre>{_PRE})\s?)?"
+    rf"(?:(?P<pre>{_PRE})\s?)?(?P<some>数(?=[十百千]))?"
     rf"(?:百分之(?P<pct>{_NUM})"
     rf"|(?P<num>{_NUM})(?:\s?(?P<sep>至|到|-|—|~|～)\s?(?P<num2>{_NUM}))?"
     rf"(?P<q1>余|多)?(?P<mult>万|亿)?(?P<q2>余|多)?\s?(?P<unit>{_UNIT_ALT}))"
@@ -126,7 +126,8 @@ def parse_number(text: str) -> float:
 
 def quantity_from_match(m: re.Match) -> Quantity:
     """Build a :class:`Quantity` from a :data:`QUANTITY_RE` match."""
-    quals = [q for q in (m.group("pre"), m.group("q1"), m.group("q2"), m.group("post")) if q]
+    quals = [q for q in (m.group("pre"), m.group("some"), m.group("q1"), m.group("q2"),
+                         m.group("post")) if q]
     if m.group("pct") is not None:
         return Quantity(parse_number(m.group("pct")), "%", "percent",
                         "+".join(quals) or None, None, m.group(0))
