@@ -1,0 +1,507 @@
+"""Geocoder: a name or an address → the best feature the gazetteer can stand behind.
+
+The ladder, tried in order (precision words from :mod:`reportatlas.precision`):
+
+1. user overrides, then the gazetteer's own entries: exact name → alias → loose key
+   (suffix variants, see :mod:`reportatlas.nameindex`);
+2. relational forms (:mod:`reportatlas.relational`): a segment "X路(A路-B路)" → the part of
+   X between its crossings; a crossing "A路与B路交叉口(向北300米)" → the crossing entry, or the
+   meeting point of the two road lines, moved by the stated offset; an extent "东起…西至…南起…
+   北至…" → the polygon between the four roads;
+3. known names inside the query: a road with a house number ("X路306号" → road), a
+   community or village (community), a 街道 (subdistrict), a district (district), another
+   named feature (nearby);
+4. an online provider, only when one was configured explicitly;
+5. otherwise ``status="unresolved"``, no geometry, and the closest known names.
+
+``context`` (an article's 街道) constrains and ranks candidates; ``place_type`` (the
+extractor's type) prefers matching kinds.  Indexes are built once per Geocoder.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import shapely
+from shapely.geometry import LineString, MultiLineString, Point, mapping
+
+from . import relational as rel
+from .errors import InputError, NotFoundError
+from .nameindex import NameIndex, normalize, road_key
+from .precision import rank
+
+CONTRACT_FIELDS = ("query", "status", "name", "kind", "precision", "geometry_type", "lon", "lat",
+                   "subdistrict", "source", "confidence", "suggestions")
+
+#: extractor place_type → gazetteer kinds it prefers
+PREFERRED_KINDS: dict[str, frozenset[str]] = {
+    "road": frozenset({"road"}),
+    "site": frozenset({"site", "poi", "zone", "park"}),
+    "park": frozenset({"park", "poi", "site"}),
+    "residential_compound": frozenset({"poi", "site", "community"}),
+    "community": frozenset({"community"}),
+    "village": frozenset({"village"}),
+    "subdistrict": frozenset({"subdistrict"}),
+    "district": frozenset({"district"}),
+    "zone": frozenset({"zone", "site", "park"}),
+    "landmark": frozenset({"poi", "site", "metro_station", "railway_station", "bus_stop", "substation", "park"}),
+    "station": frozenset({"metro_station", "railway_station", "bus_stop"}),
+    "metro_line": frozenset({"metro_line"}),
+    "river": frozenset({"river"}),
+    "crossing": frozenset({"crossing"}),
+}
+_ADMIN_PREFIXES = ("河南省", "郑州市", "郑州")
+_HOUSE_NUMBER = re.compile(r"^(?:\d+(?:-\d+)*号|\d+号院|中段|东段|西段|南段|北段|段|沿线|两侧|辖区)")
+_CONTAINED_PRECISION = {"community": "community", "village": "community", "subdistrict": "subdistrict",
+                        "district": "district"}
+
+
+@dataclass
+class GeocodeResult:
+    """One answer.  ``to_record()`` gives the jsonl contract fields only."""
+
+    query: str
+    status: str = "unresolved"
+    name: str | None = None
+    kind: str | None = None
+    precision: str | None = None
+    geometry_type: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    subdistrict: str | None = None
+    source: str | None = None
+    confidence: float | None = None
+    suggestions: list[str] = field(default_factory=list)
+    id: str | None = None
+    district: str | None = None
+    geometry: Any = None            # shapely geometry, WGS-84
+    length_m: float | None = None   # for lines (a road segment)
+    method: str | None = None       # how the answer was reached
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_record(self) -> dict:
+        return {k: getattr(self, k) for k in CONTRACT_FIELDS}
+
+    def to_feature(self) -> dict:
+        props = self.to_record()
+        props.update(id=self.id, district=self.district, length_m=self.length_m, method=self.method)
+        return {"type": "Feature", "properties": props,
+                "geometry": mapping(self.geometry) if self.geometry is not None else None}
+
+
+@dataclass
+class _Row:
+    name: str
+    kind: str
+    geometry: Any
+    id: str | None = None
+    subdistrict: str | None = None
+    district: str | None = None
+    precision: str | None = None
+    source: str | None = None
+    confidence: float | None = None
+    override: bool = False
+
+
+def representative_point(geom) -> Point:
+    """A point ON or IN the geometry: the middle of a line, a point on a polygon's surface."""
+    if isinstance(geom, Point):
+        return geom
+    if isinstance(geom, (LineString, MultiLineString)):
+        return geom.interpolate(0.5, normalized=True)
+    return geom.point_on_surface()
+
+
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _aliases(value) -> list[str]:
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        return [a.strip() for a in value.split("|") if a.strip()]
+    return [str(a).strip() for a in value if str(a).strip()]
+
+
+class Geocoder:
+    """Resolve names and addresses against a gazetteer (plus optional overrides / online).
+
+    ``gazetteer``: a :class:`reportatlas.gazetteer.Gazetteer`, its ``entries`` GeoDataFrame,
+    a path to a gazetteer file, or None for the committed one.  ``overrides``: None for the
+    default files (geodata/overrides.csv|geojson if present), or a list of paths and/or
+    :class:`~reportatlas.overrides.Override` objects ([] for none).  ``online``: an
+    :class:`~reportatlas.online.OnlineGeocoder` or None (offline, the default).
+    ``context_fallback``: when True, a name that cannot be resolved at all but comes with a
+    ``context`` 街道 resolves to that 街道 (precision "subdistrict", method says so).
+    """
+
+    def __init__(self, gazetteer=None, *, overrides=None, online=None, overrides_datum: str | None = None,
+                 context_fallback: bool = False, crossing_tolerance_m: float = 400.0):
+        from .overrides import Override, default_override_files, load_overrides
+
+        entries = self._entries(gazetteer)
+        items = list(default_override_files() if overrides is None else overrides)
+        loaded: list[Override] = []
+        for item in items:
+            loaded += [item] if isinstance(item, Override) else load_overrides(item, datum=overrides_datum)
+        rows: list[_Row] = [
+            _Row(name=o.name, kind=o.kind, geometry=o.geometry, id=f"override:{o.name}", subdistrict=o.subdistrict,
+                 precision="exact", source=o.source, confidence=1.0, override=True) for o in loaded]
+        aliases: list[list[str]] = [o.aliases for o in loaded]
+        for rec in entries:
+            geom = rec.get("geometry")
+            if geom is not None and getattr(geom, "is_empty", True):
+                geom = None
+            conf = rec.get("confidence")
+            rows.append(_Row(name=_text(rec.get("name")) or "", kind=_text(rec.get("kind")) or "other",
+                             geometry=geom, id=_text(rec.get("id")), subdistrict=_text(rec.get("subdistrict")),
+                             district=_text(rec.get("district")), precision=_text(rec.get("precision")),
+                             source=_text(rec.get("source")),
+                             confidence=None if conf is None or conf != conf else float(conf)))
+            aliases.append(_aliases(rec.get("aliases")))
+        self.rows = rows
+        self.index = NameIndex.build([r.name for r in rows], aliases, [r.kind for r in rows])
+        self.online = online
+        self.context_fallback = context_fallback
+        self.tolerance = crossing_tolerance_m
+        self._metric: dict[int, Any] = {}
+        self._memo: dict[tuple, GeocodeResult] = {}
+        self._areas = {k: [(i, r) for i, r in enumerate(rows) if r.kind == k and r.geometry is not None
+                           and r.geometry.geom_type in ("Polygon", "MultiPolygon")]
+                       for k in ("subdistrict", "district")}
+        self._area_tree = {k: shapely.STRtree([r.geometry for _, r in v]) for k, v in self._areas.items()}
+        self._subdistrict_names = sorted({r.name for r in rows if r.kind == "subdistrict"}
+                                         | {r.subdistrict for r in rows if r.subdistrict})
+        self._district_names = sorted({r.name for r in rows if r.kind == "district"} | {r.district for r in rows if r.district})
+        self._crossings = self._crossing_index()
+
+    # -- construction helpers -----------------------------------------------------------------
+    @staticmethod
+    def _entries(gazetteer) -> list[dict]:
+        if gazetteer is None or isinstance(gazetteer, (str, Path)):
+            from .gazetteer import load
+
+            gazetteer = load(gazetteer) if gazetteer is not None else load()
+        frame = getattr(gazetteer, "entries", gazetteer)
+        if frame is None:
+            return []
+        if hasattr(frame, "crs") and frame.crs is not None and frame.crs.to_epsg() != 4326:
+            frame = frame.to_crs(4326)
+        if hasattr(frame, "to_dict"):
+            return frame.to_dict("records")
+        return list(frame)
+
+    def _crossing_index(self) -> dict[frozenset, list[int]]:
+        out: dict[frozenset, list[int]] = {}
+        for i, row in enumerate(self.rows):
+            if row.kind != "crossing" or row.geometry is None:
+                continue
+            key = normalize(row.name)
+            found = rel.parse_crossing(key) or rel.parse_crossing(key + "交叉口")
+            if found:
+                out.setdefault(self._pair(found.a, found.b), []).append(i)
+        return out
+
+    @staticmethod
+    def _pair(a: str, b: str) -> frozenset:
+        return frozenset({road_key(normalize(a)) or normalize(a), road_key(normalize(b)) or normalize(b)})
+
+    # -- public API -------------------------------------------------------------------------
+    def geocode(self, query: str, *, context: str | None = None, place_type: str | None = None) -> GeocodeResult:
+        if query is None or not str(query).strip():
+            raise InputError("empty query: give a place name or an address, e.g. 煤机路 or 中原路与桐柏路交叉口")
+        query = str(query).strip()
+        ctx = self.resolve_context(context) if context else None
+        memo_key = (query, ctx, place_type)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        result = self._geocode(query, ctx, place_type)
+        self._memo[memo_key] = result
+        return result
+
+    def geocode_many(self, queries: Iterable, *, context: str | None = None) -> list[GeocodeResult]:
+        """Each item a query string, or a (query, context) pair overriding ``context``."""
+        out = []
+        for item in queries:
+            q, c = (item if isinstance(item, tuple) else (item, context))
+            out.append(self.geocode(q, context=c))
+        return out
+
+    def resolve_context(self, context: str) -> str:
+        """An article's 街道 (or a district) by any usual spelling → its full name."""
+        key = normalize(context)
+        for cand in (key, key + "街道", key.removesuffix("办事处") + "街道" if key.endswith("办事处") else key):
+            for name in self._subdistrict_names + self._district_names:
+                if normalize(name) == cand:
+                    return name
+        raise NotFoundError(f"unknown 街道 {context!r} for --context",
+                            self._closest(context, self._subdistrict_names + self._district_names))
+
+    # -- the ladder ---------------------------------------------------------------------------
+    def _geocode(self, query: str, ctx: str | None, place_type: str | None) -> GeocodeResult:
+        key = normalize(query)
+        stripped = key
+        for prefix in _ADMIN_PREFIXES + tuple(normalize(d) for d in self._district_names):
+            if stripped.startswith(prefix) and len(stripped) > len(prefix):
+                stripped = stripped[len(prefix):]
+        keys = list(dict.fromkeys((key, stripped)))
+        prefer = PREFERRED_KINDS.get(place_type or "", frozenset())
+        result = None
+        for k in keys:  # own name or alias; loose variants too when the hint wants another kind
+            hits = list(self.index.exact.get(k, ()))
+            if hits and prefer and not any(self.rows[i].kind in prefer for i, _ in hits):
+                hits += self.index.loose(k)
+            if hits and (result := self._pick(query, hits, ctx, place_type)) is not None:
+                break
+        if result is None:
+            result = self._relational(query, stripped, ctx)
+        if result is None:
+            for k in keys:
+                hits = self.index.loose(k)
+                if hits and (result := self._pick(query, hits, ctx, place_type)) is not None:
+                    break
+        if result is None:
+            result = self._contained(query, key, ctx, place_type)
+        if self.online is not None and (result is None or rank(result.precision) >= rank("nearby")):
+            online = self._online(query)
+            if online is not None and (result is None or rank(online.precision) < rank(result.precision)):
+                result = online
+        if result is None and ctx and self.context_fallback:
+            area = self._area_row(ctx)
+            if area is not None:
+                result = self._from_row(query, area, method=f"only the article's 街道 is known ({ctx})")
+                result.confidence = round(min(result.confidence or 0.5, 0.5), 3)
+        if result is None:
+            return GeocodeResult(query=query, suggestions=self.index.suggest(query))
+        return result
+
+    def _pick(self, query: str, hits: list[tuple[int, int]], ctx: str | None, place_type: str | None):
+        i = self._best(hits, ctx, place_type)
+        quality = dict(hits)[i]
+        return self._from_row(query, i, method={0: "name", 1: "alias", 2: "name variant"}[quality])
+
+    def _best(self, hits: list[tuple[int, int]], ctx: str | None, place_type: str | None) -> int:
+        prefer = PREFERRED_KINDS.get(place_type or "", frozenset())
+
+        def score(hit):
+            i, quality = hit
+            row = self.rows[i]
+            return (not row.override, row.geometry is None, ctx is not None and not self._in_context(i, ctx),
+                    bool(prefer) and row.kind not in prefer, quality, rank(row.precision), -(row.confidence or 0))
+
+        return min(hits, key=score)[0]
+
+    def _in_context(self, i: int, ctx: str) -> bool:
+        row = self.rows[i]
+        if ctx in (row.subdistrict, row.district, row.name):
+            return True
+        if row.subdistrict or row.geometry is None:
+            return False
+        area = self._area_row(ctx)
+        return area is not None and area.geometry.intersects(row.geometry)
+
+    def _area_row(self, name: str) -> _Row | None:
+        for kind in ("subdistrict", "district"):
+            for _, row in self._areas[kind]:
+                if row.name == name:
+                    return row
+        return None
+
+    def _where(self, point: Point, kind: str) -> str | None:
+        hits = self._area_tree[kind].query(point, predicate="intersects")
+        return self._areas[kind][int(hits[0])][1].name if len(hits) else None
+
+    def _result(self, query: str, geometry, **fields) -> GeocodeResult:
+        point = representative_point(geometry)
+        sub = fields.pop("subdistrict", None)
+        inside = self._where(point, "subdistrict")
+        res = GeocodeResult(query=query, status="ok", geometry=geometry, geometry_type=geometry.geom_type,
+                            lon=round(point.x, 7), lat=round(point.y, 7),
+                            subdistrict=inside or sub, **fields)
+        if res.district is None:
+            res.district = self._where(point, "district")
+        if res.confidence is not None:
+            res.confidence = round(float(res.confidence), 3)
+        return res
+
+    def _from_row(self, query: str, i_or_row, *, method: str, precision: str | None = None,
+                  confidence_factor: float = 1.0) -> GeocodeResult | None:
+        """The result for one entry; an entry without geometry climbs to its 街道, then district."""
+        row = self.rows[i_or_row] if isinstance(i_or_row, int) else i_or_row
+        conf = (row.confidence if row.confidence is not None else 0.5) * confidence_factor
+        geometry = row.geometry
+        if geometry is None:
+            for level, parent in (("subdistrict", row.subdistrict), ("district", row.district)):
+                area = self._area_row(parent) if parent else None
+                if area is not None:
+                    geometry, precision = area.geometry, level
+                    method += f"; no position of its own, only its {'街道' if level == 'subdistrict' else '区'} {parent}"
+                    conf = min(conf, area.confidence or 0.5)
+                    break
+            else:
+                return None
+        return self._result(query, geometry, name=row.name, kind=row.kind, precision=precision or row.precision,
+                            subdistrict=row.subdistrict, source=row.source, confidence=conf,
+                            id=row.id, district=row.district, method=method)
+
+    # -- relational forms ---------------------------------------------------------------------
+    def _line(self, name: str, ctx: str | None) -> int | None:
+        """The road (a line) by this name, best in context; None when unknown."""
+        hits = [(i, q) for i, q in self.index.lookup(normalize(name))
+                if self.rows[i].geometry is not None and self.rows[i].geometry.geom_type in ("LineString", "MultiLineString")]
+        return self._best(hits, ctx, "road") if hits else None
+
+    def _m(self, i: int):
+        if i not in self._metric:
+            self._metric[i] = rel.to_metric(self.rows[i].geometry)
+        return self._metric[i]
+
+    def _relational(self, query: str, key: str, ctx: str | None) -> GeocodeResult | None:
+        seg = rel.parse_segment(key)
+        if seg is not None:
+            return self._segment(query, seg, ctx)
+        crossing = rel.parse_crossing(key)
+        if crossing is None:
+            m = re.fullmatch(rf"({rel._ROAD})({rel._ROAD})", key)
+            if m and self._line(m.group(1), ctx) is not None and self._line(m.group(2), ctx) is not None:
+                crossing = rel.Crossing(m.group(1), m.group(2))
+        if crossing is not None:
+            return self._crossing(query, crossing, ctx)
+        extent = rel.parse_extent(key)
+        if extent is not None:
+            return self._extent(query, extent, ctx)
+        return None
+
+    def _crossing_metric(self, a: str, b: str, ctx: str | None):
+        """(point in metres, confidence, source, method) of the crossing of roads a and b."""
+        known = self._crossings.get(self._pair(a, b))
+        if known:
+            i = self._best([(j, 0) for j in known], ctx, "crossing")
+            row = self.rows[i]
+            return self._m(i), row.confidence or 0.5, row.source, "crossing entry", row
+        ia, ib = self._line(a, ctx), self._line(b, ctx)
+        if ia is None or ib is None:
+            return None
+        near = None
+        if ctx and (area := self._area_row(ctx)) is not None:
+            near = rel.to_metric(area.geometry.point_on_surface())
+        found = rel.crossing_point(self._m(ia), self._m(ib), tolerance=self.tolerance, near=near)
+        if found is None:
+            return None
+        point, gap = found
+        conf = min(self.rows[ia].confidence or 0.5, self.rows[ib].confidence or 0.5) * (1 - 0.5 * gap / self.tolerance)
+        method = "intersection of the two road lines" if gap == 0 else f"closest approach of the two road lines ({gap:.0f} m apart)"
+        return point, conf, f"{self.rows[ia].source}; {self.rows[ib].source}", method, None
+
+    def _crossing(self, query: str, c: rel.Crossing, ctx: str | None) -> GeocodeResult | None:
+        found = self._crossing_metric(c.a, c.b, ctx)
+        if found is None:
+            for road in (c.a, c.b):  # one road known: the place is on it
+                i = self._line(road, ctx)
+                if i is not None:
+                    return self._from_row(query, i, precision="road", confidence_factor=0.6,
+                                          method=f"on {self.rows[i].name}; its crossing with the other road is unknown")
+            return None
+        point, conf, source, method, row = found
+        if c.direction and c.metres:
+            point = rel.offset(point, c.direction, c.metres)
+            method += f", moved {c.metres:g} m {c.direction}"
+        name = f"{self._canonical_road(c.a, ctx)}与{self._canonical_road(c.b, ctx)}交叉口"
+        return self._result(query, rel.to_wgs84(point), name=row.name if row and not c.metres else name,
+                            kind="crossing", precision="intersection", source=source, confidence=conf,
+                            id=row.id if row and not c.metres else None, method=method)
+
+    def _canonical_road(self, name: str, ctx: str | None) -> str:
+        i = self._line(name, ctx)
+        return self.rows[i].name if i is not None else name
+
+    def _segment(self, query: str, s: rel.Segment, ctx: str | None) -> GeocodeResult | None:
+        ix = self._line(s.road, ctx)
+        if ix is None:
+            return None
+        x = self._m(ix)
+        ends = []
+        for other in (s.a, s.b):
+            io = self._line(other, ctx)
+            hit = rel.crossing_point(x, self._m(io), tolerance=self.tolerance) if io is not None else None
+            if hit is None:
+                known = self._crossings.get(self._pair(s.road, other))
+                hit = (self._m(known[0]), 0.0) if known else None
+            ends.append(hit)
+        row = self.rows[ix]
+        if None in ends:
+            res = self._from_row(query, ix, precision="road", confidence_factor=0.6,
+                                 method="the whole road: a bounding crossing is unknown")
+            res.length_m = round(x.length, 1)
+            return res
+        part = rel.segment_between(x, ends[0][0], ends[1][0])
+        if part.length <= 0:
+            return None
+        name = f"{row.name}（{self._canonical_road(s.a, ctx)}—{self._canonical_road(s.b, ctx)}）"
+        res = self._result(query, rel.to_wgs84(part), name=name, kind="road", precision="road", source=row.source,
+                           confidence=(row.confidence or 0.5) * 0.9, id=row.id,
+                           method="part of the road line between its crossings with the two named roads")
+        res.length_m = round(part.length, 1)
+        return res
+
+    def _extent(self, query: str, e: rel.Extent, ctx: str | None) -> GeocodeResult | None:
+        lines = []
+        for name in (e.east, e.west, e.south, e.north):
+            i = self._line(name, ctx)
+            if i is None:
+                return None
+            lines.append(self._m(i))
+        try:
+            polygon, method = rel.extent_polygon(*lines)
+        except ValueError:
+            return None
+        res = self._result(query, rel.to_wgs84(polygon), name=query, kind="zone", precision="road",
+                           source="derived from the bounding roads", confidence=0.5, method=method)
+        res.length_m = None
+        return res
+
+    # -- names inside the query -------------------------------------------------------------------
+    def _contained(self, query: str, key: str, ctx: str | None, place_type: str | None) -> GeocodeResult | None:
+        best = None
+        taken: list[tuple[int, int]] = []
+        for start, end, word in self.index.contained(key):
+            if len(word) < 3 or word == key or any(s < end and start < e for s, e in taken):
+                continue
+            taken.append((start, end))
+            i = self._best(self.index.lookup(word), ctx, place_type)
+            row = self.rows[i]
+            if row.geometry is None and not (row.subdistrict or row.district):
+                continue
+            if row.kind == "road":
+                precision = "road" if _HOUSE_NUMBER.match(key[end:]) else "nearby"
+            else:
+                precision = _CONTAINED_PRECISION.get(row.kind, "nearby")
+            if best is None or (rank(precision), -(end - start)) < (rank(best[0]), -best[2]):
+                best = (precision, i, end - start)
+        if best is None:
+            return None
+        precision, i, _ = best
+        factor = {"road": 0.8, "nearby": 0.5}.get(precision, 0.7)
+        return self._from_row(query, i, precision=precision, confidence_factor=factor,
+                              method=f"the query names {self.rows[i].name} ({self.rows[i].kind})")
+
+    def _online(self, query: str) -> GeocodeResult | None:
+        hit = self.online.lookup(query)
+        if hit is None:
+            return None
+        return self._result(query, Point(hit.lon, hit.lat), name=hit.name, kind="online", precision=hit.precision,
+                            source=hit.source, confidence=0.6, method=f"online geocoder ({hit.datum_in} → WGS-84)")
+
+    def _closest(self, text: str, names: list[str], limit: int = 5) -> list[str]:
+        import difflib
+
+        return difflib.get_close_matches(text, names, n=limit, cutoff=0.3) or names[:limit]
