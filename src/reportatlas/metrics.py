@@ -50,7 +50,7 @@ PERIOD_RE = re.compile(
     r"|\d{4}年(?:底|末|度)?|今年|去年|全年|近年来|“十[二三四]五”(?:时期|期间)?")
 YEAR_EVENT_RE = re.compile(
     r"(?:(?P<pre>建于|始建于|预计|计划|确保|力争|争取|预计到|计划到|到)\s?)?"
-    r"(?P<year>(?:19|20)\d{2})年(?P<when>底|末|年底|前|内|上半年|下半年)?(?:前)?"
+    r"(?P<year>(?:19|20)\d{2})年(?P<when>底|末|年底|内|上半年|下半年)?(?P<ante>前)?"
     r"(?P<verb>(?:全部|基本|全面)?(?:建成投运|建成投用|建成|完成|竣工|完工|投运|投用|开工|交付|实现))?")
 MONTH_EVENT_RE = re.compile(
     r"(?P<pre>今年|明年)?(?P<month>\d{1,2})月(?P<when>底|末|上旬|中旬|下旬|前)?(?:前)?"
@@ -140,15 +140,17 @@ def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Qua
     out = []
     for m in YEAR_EVENT_RE.finditer(text):
         verb, pre = m.group("verb"), m.group("pre") or ""
-        if not (verb or pre in ("建于", "始建于")):
+        built = pre in ("建于", "始建于")
+        # "2018年完成改造" reports the past (a period); a deadline looks ahead: 预计/计划/到…, …前
+        if not (built or verb and (pre or m.group("ante"))):
             continue
         if verb and re.match(r"\d|[一二三四五六七八九十两]", text[m.end():m.end() + 1]):
             continue                              # "到2025年底完成22所": the count is the metric
         a = m.start("year")
         b = m.end()
-        label = (pre if pre in ("建于", "始建于") else "") and "建成年份"
-        out.append((a, b, Quantity(float(m.group("year")), "年", "date", m.group("when")),
-                    label or verb))
+        when = (m.group("when") or "") + (m.group("ante") or "")
+        out.append((a, b, Quantity(float(m.group("year")), "年", "date", when or None),
+                    "建成年份" if built else verb))
     for m in MONTH_EVENT_RE.finditer(text):
         out.append((m.start("month"), m.end(), Quantity(float(m.group("month")), "月", "date",
                                                          m.group("when")), m.group("verb")))

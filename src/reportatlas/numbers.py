@@ -86,7 +86,7 @@ def _to_halfwidth(text: str) -> str:
 def parse_cn_integer(text: str) -> int:
     """``一百二十`` → 120, ``两万三千`` → 23000, ``十五`` → 15, ``二〇一九`` → 2019."""
     if not text or any(ch not in CN_DIGITS and ch not in CN_SMALL and ch not in MULTIPLIERS
-                       for ch in text):
+                       for ch in text) or all(ch in MULTIPLIERS for ch in text):
         raise InputError(f"not a Chinese numeral: {text!r} (expected e.g. 一百二十 or 两万)")
     if all(ch in CN_DIGITS for ch in text) and len(text) > 1:   # positional: 二〇一九
         return int("".join(str(CN_DIGITS[ch]) for ch in text))
@@ -111,14 +111,14 @@ def parse_number(text: str) -> float:
     s = _to_halfwidth(text.strip()) if isinstance(text, str) else ""
     if not s:
         raise InputError(f"not a number: {text!r} (expected digits or a Chinese numeral)")
-    factor = 1.0
-    while s and s[-1] in MULTIPLIERS and len(s) > 1:
-        factor *= MULTIPLIERS[s[-1]]
-        s = s[:-1]
-    if re.fullmatch(_AR_NUM, s):
-        return float(s.replace(",", "")) * factor
+    m = re.fullmatch(rf"({_AR_NUM})([万亿]*)", s)
+    if m:                                     # 5.2万, 1,200, 1.2亿
+        factor = 1.0
+        for ch in m.group(2):
+            factor *= MULTIPLIERS[ch]
+        return float(m.group(1).replace(",", "")) * factor
     try:
-        return float(parse_cn_integer(s)) * factor
+        return float(parse_cn_integer(s))
     except InputError:
         raise InputError(f"not a number: {text!r} (expected digits like 5.2万 or a "
                          f"Chinese numeral like 一百二十)") from None

@@ -1,0 +1,327 @@
+"""Metric extraction: numbers, units, qualifiers, periods, subjects and offsets.
+
+Fixture texts are short sentences written for these tests (not taken from the reports).
+The integration tests at the end read ../shared/reports and check facts verified by eye.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from reportatlas.errors import InputError, ReportAtlasError
+from reportatlas.metrics import Metric, extract_metrics, find_quantities
+from reportatlas.numbers import parse_cn_integer, parse_number, parse_quantity
+
+GOLD = Path(__file__).resolve().parents[1] / "benchmarks" / "gold" / "metrics.jsonl"
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@dataclass(frozen=True)
+class FakeReport:
+    """Original text with single line breaks (newspaper columns) removed in ``normalized``."""
+    text: str
+    name: str = "fixture.txt"
+    normalized: str = field(init=False)
+    offsets: tuple = field(init=False, repr=False)
+
+    def __post_init__(self):
+        keep = [i for i, ch in enumerate(self.text)
+                if not (ch == "\n" and self.text[i - 1:i] != "\n" and self.text[i + 1:i + 2] != "\n")]
+        object.__setattr__(self, "offsets", tuple(keep))
+        object.__setattr__(self, "normalized", "".join(self.text[i] for i in keep))
+
+    def to_original(self, start, end):
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+    def to_normalized(self, pos):
+        import bisect
+        return bisect.bisect_left(self.offsets, pos)
+
+
+def article(sd="青松街道", start=0, end=10**6):
+    return SimpleNamespace(report="fixture.txt", index=0, subdistrict=sd, district="中原区",
+                           start=start, end=end, headline="")
+
+
+def place(text, name, place_type="site", nth=0, report="fixture.txt"):
+    """A place mention at the nth occurrence of ``name`` in the ORIGINAL ``text``."""
+    starts = [m.start() for m in re.finditer(re.escape(name), text)]
+    s = starts[nth]
+    return SimpleNamespace(report=report, name=name, place_type=place_type, start=s,
+                           end=s + len(name), mention=name)
+
+
+def run(text, places=(), sd="青松街道"):
+    rep = FakeReport(text)
+    return rep, extract_metrics(rep, [article(sd)], [place(text, *p) if isinstance(p, tuple)
+                                                     else place(text, p) for p in places])
+
+
+def by_raw(metrics, raw):
+    found = [m for m in metrics if m.raw == raw]
+    assert found, f"{raw!r} not among {[m.raw for m in metrics]}"
+    return found[0]
+
+
+# --------------------------------------------------------------------------- numbers
+
+@pytest.mark.parametrize("text,value", [
+    ("1,200", 1200), ("55.54", 55.54), ("5.2万", 52000), ("1.2亿", 1.2e8), ("一百二十", 120),
+    ("两万", 20000), ("十五", 15), ("十", 10), ("三千零五", 3005), ("二〇一九", 2019),
+    ("两万三千", 23000), ("１２", 12), ("一亿二千万", 1.2e8),
+])
+def test_parse_number(text, value):
+    assert parse_number(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "12a", "万"])
+def test_parse_number_refuses_non_numbers(bad):
+    with pytest.raises(InputError):
+        parse_number(bad)
+
+
+def test_parse_cn_integer_refuses_latin():
+    with pytest.raises(ReportAtlasError):
+        parse_cn_integer("十x")
+
+
+@pytest.mark.parametrize("text,value,unit", [
+    ("10亿元", 1e9, "元"), ("4.5万元", 45000, "元"), ("18540元", 18540, "元"),
+    ("122.3亩", 122.3 * 666.67, "平方米"), ("240公顷", 2.4e6, "平方米"),
+    ("14.5平方公里", 1.45e7, "平方米"), ("1200平方米", 1200, "平方米"), ("30平米", 30, "平方米"),
+    ("8000米", 8000, "米"), ("3公里", 3000, "米"), ("2千米", 2000, "米"),
+    ("50万立方米", 5e5, "立方米"), ("70%", 70, "%"), ("百分之五十", 50, "%"),
+])
+def test_units_normalised_to_base_unit(text, value, unit):
+    q = parse_quantity(text)
+    assert (q.value, q.unit) == (pytest.approx(value), unit)
+
+
+@pytest.mark.parametrize("word", ["个", "家", "人", "户", "辆", "处", "栋", "层", "所", "座", "条",
+                                  "件", "次", "名", "间", "套", "项", "份", "台", "起", "场", "支",
+                                  "人次"])
+def test_counts_keep_their_measure_word(word):
+    q = parse_quantity(f"12{word}")
+    assert (q.value, q.unit, q.kind) == (12, word, "count")
+
+
+def test_multipliers_and_chinese_numerals():
+    assert parse_quantity("5.2万人").value == 52000
+    assert parse_quantity("两万人").value == 20000
+    assert parse_quantity("一百二十户").value == 120
+    q = parse_quantity("100余万元")
+    assert (q.value, q.qualifier) == (1e6, "余")
+    q = parse_quantity("5万余元")
+    assert (q.value, q.qualifier) == (5e4, "余")
+
+
+@pytest.mark.parametrize("text,qualifier,value", [
+    ("约20万平方米", "约", 2e5), ("580余处", "余", 580), ("30多人", "多", 30),
+    ("99%以上", "以上", 99), ("近50场", "近", 50), ("超300家", "超", 300), ("达100%", "达", 100),
+    ("约2400余平方米", "约+余", 2400), ("数十家", "数", 10),
+])
+def test_qualifiers(text, qualifier, value):
+    q = parse_quantity(text)
+    assert (q.qualifier, q.value) == (qualifier, value)
+
+
+def test_ranges_keep_both_bounds():
+    q = parse_quantity("3至5亿元")
+    assert (q.value, q.high, q.unit) == (3e8, 5e8, "元")
+    q = parse_quantity("3-5公里")
+    assert (q.value, q.high, q.unit) == (3000, 5000, "米")
+
+
+@pytest.mark.parametrize("bad", ["", "十二", "1号线", "abc元", "70周年"])
+def test_parse_quantity_refuses_what_is_not_a_quantity(bad):
+    with pytest.raises(InputError):
+        parse_quantity(bad)
+
+
+# --------------------------------------------------------------------------- finding
+
+def test_not_quantities_are_skipped():
+    text = ("第十一届运动会期间，落实“三个一”工作法和“7个100%”要求，"
+            "为60岁以上老人服务，82号院和1号线沿线一个一个地查，周五两次巡查。")
+    found = [text[a:b] for a, b, _ in find_quantities(text)]
+    assert found == ["两次"]
+
+
+def test_chinese_numeral_counts_are_found():
+    text = "组建志愿服务队十余支，在六个小区试点，成立八支队伍。"
+    found = {text[a:b]: q.value for a, b, q in find_quantities(text)}
+    assert found == {"十余支": 10, "六个": 6, "八支": 8}
+
+
+# --------------------------------------------------------------------------- subjects
+
+def test_site_sentence_all_quantities_belong_to_the_site():
+    text = "青松科技园是市级项目，占地30亩，建筑面积约2万平方米，计划总投资5亿元。"
+    _, ms = run(text, ["青松科技园"])
+    assert [m.subject for m in ms] == ["青松科技园"] * 3
+    area = by_raw(ms, "30亩")
+    assert area.value == pytest.approx(20000.1) and area.unit == "平方米"
+    assert area.metric == "占地"
+    assert by_raw(ms, "5亿元").metric == "计划总投资"
+    assert by_raw(ms, "约2万平方米").qualifier == "约"
+
+
+def test_statistic_of_the_whole_subdistrict_falls_back_to_it():
+    text = "全年新增城镇就业800人，发放低保金12万元。"
+    _, ms = run(text, sd="青松街道")
+    assert [(m.subject, m.subject_type) for m in ms] == [("青松街道", "subdistrict")] * 2
+    assert by_raw(ms, "800人").metric == "新增城镇就业"
+    assert by_raw(ms, "800人").period == "全年"
+
+
+def test_nearest_place_in_the_clause_wins():
+    text = "街道投入资金50万元，松林路改造长度1200米，柏树村新建公厕2座。"
+    _, ms = run(text, [("松林路", "road"), ("柏树村", "village")])
+    assert by_raw(ms, "50万元").subject == "青松街道"
+    assert by_raw(ms, "1200米").subject == "松林路"
+    assert by_raw(ms, "2座").subject == "柏树村"
+
+
+def test_count_of_a_list_of_places_is_about_the_subdistrict():
+    text = "辖区甲园、乙园、丙园3个社区成立联合党委。"
+    _, ms = run(text, [("甲园", "community"), ("乙园", "community"), ("丙园", "community")])
+    assert by_raw(ms, "3个").subject == "青松街道"
+
+
+def test_quantity_modifying_the_place_after_it():
+    text = "目前，总投资约8亿元的翠湖产业园已开工。"
+    _, ms = run(text, ["翠湖产业园"])
+    assert by_raw(ms, "约8亿元").subject == "翠湖产业园"
+
+
+# --------------------------------------------------------------------------- periods, dates
+
+def test_periods():
+    text = "截至9月底，清理广告300余处。2021年上半年帮助就业120人。今年以来新增企业15家。"
+    _, ms = run(text)
+    assert by_raw(ms, "300余处").period == "截至9月底"
+    assert by_raw(ms, "120人").period == "2021年上半年"
+    assert by_raw(ms, "15家").period == "今年以来"
+
+
+def test_a_year_is_a_period_unless_it_is_a_deadline_or_a_building_date():
+    text = "2018年完成改造5处。翠湖产业园预计2026年全部建成投运。松园小区建于1990年。"
+    _, ms = run(text, ["翠湖产业园", ("松园小区", "residential_compound")])
+    assert [m.raw for m in ms if m.unit == "年"] == ["2026年全部建成投运", "1990年"]
+    deadline = by_raw(ms, "2026年全部建成投运")
+    assert (deadline.value, deadline.subject) == (2026, "翠湖产业园")
+    built = by_raw(ms, "1990年")
+    assert (built.subject, built.metric) == ("松园小区", "建成年份")
+    assert by_raw(ms, "5处").period == "2018年"
+
+
+def test_month_deadline():
+    text = "松林路预计9月底完工。"
+    _, ms = run(text, [("松林路", "road")])
+    m = by_raw(ms, "9月底完工")
+    assert (m.value, m.unit, m.subject) == (9, "月", "松林路")
+
+
+# --------------------------------------------------------------------------- offsets
+
+def test_offsets_point_into_the_original_across_a_column_break():
+    text = "上半年清理门口乱摆乱放58余\n处，拆除违建约2.5\n万平方米。"
+    rep, ms = run(text)
+    m = by_raw(ms, "58余处")
+    assert text[m.start:m.end] == "58余\n处"
+    m2 = by_raw(ms, "约2.5万平方米")
+    assert text[m2.start:m2.end] == "约2.5\n万平方米"
+    assert m2.value == 25000
+
+
+def test_metrics_take_the_article_they_sit_in():
+    text = "甲街道新增就业100人。\n\n\n乙街道新增就业200人。"
+    rep = FakeReport(text)
+    split = text.index("乙街道")
+    arts = [article("甲街道", 0, split), article("乙街道", split, len(text))]
+    ms = extract_metrics(rep, arts, [])
+    assert [(m.raw, m.article, m.subject) for m in ms] == [("100人", "甲街道", "甲街道"),
+                                                           ("200人", "乙街道", "乙街道")]
+
+
+def test_metric_record_is_json_ready():
+    _, ms = run("新增停车位300个。")
+    rec = ms[0].to_record()
+    assert json.loads(json.dumps(rec, ensure_ascii=False))["value"] == 300
+    assert {"report", "article", "subject", "metric", "value", "unit", "raw", "qualifier",
+            "period", "start", "end"} <= set(rec)
+    assert isinstance(ms[0], Metric)
+
+
+# --------------------------------------------------------------------------- integration
+
+def _load(shared_reports, stem):
+    corpus = pytest.importorskip("reportatlas.corpus")
+    path = next(shared_reports.glob(f"{stem}*.txt"))
+    rep = corpus.read_report(path)
+    return rep, corpus.split_articles(rep)
+
+
+@pytest.mark.integration
+def test_small_business_park_facts(shared_reports):
+    rep, arts = _load(shared_reports, "001_")
+    name = "中原小微企业园"
+    mentions = [SimpleNamespace(report=rep.name, name=name, place_type="site", start=m.start(),
+                                end=m.end()) for m in re.finditer(name, rep.text)]
+    ms = extract_metrics(rep, arts, mentions)
+    area = [m for m in ms if m.raw == "122.3亩"][0]
+    assert area.value == pytest.approx(81533.7, abs=1) and area.unit == "平方米"
+    assert area.subject == name and area.article == "须水街道"
+    assert rep.text[area.start:area.end] == "122.3亩"
+    invest = [m for m in ms if m.raw == "10亿元"][0]
+    assert (invest.value, invest.subject, invest.metric) == (1e9, name, "计划总投资")
+    floor = [m for m in ms if m.raw == "约20万平方米"][0]
+    assert (floor.value, floor.qualifier, floor.subject) == (2e5, "约", name)
+    jobs = [m for m in ms if m.raw == "383人"][0]
+    assert (jobs.subject, jobs.subject_type) == ("须水街道", "subdistrict")
+
+
+@pytest.mark.integration
+def test_column_break_number_in_report_003(shared_reports):
+    rep, arts = _load(shared_reports, "003_")
+    ms = extract_metrics(rep, arts, [])
+    m = [m for m in ms if m.raw == "最高200元"][0]
+    assert "\n" in rep.text[m.start:m.end] and m.value == 200 and m.qualifier == "最高"
+    assert m.article == "中心路街道"
+    four = [m for m in ms if m.raw == "4个"][0]    # 颐苑、江南小镇、聂寨、盛世 4 communities
+    assert four.unit == "个" and four.subject == "中心路街道"
+
+
+@pytest.mark.integration
+def test_gold_spans_are_quantities_of_the_stated_value(shared_reports):
+    """Each gold line points at its quantity in the original text, with the value it states."""
+    corpus = pytest.importorskip("reportatlas.corpus")
+    reports = {}
+    lines = [json.loads(x) for x in GOLD.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert len(lines) > 200
+    for g in lines:
+        rep = reports.setdefault(g["report"], corpus.read_report(shared_reports / g["report"]))
+        surface = re.sub(r"\s+", "", rep.text[g["start"]:g["end"]])
+        if g["unit"] in ("年", "月"):
+            assert surface.startswith(str(int(g["value"]))), g
+            continue
+        q = parse_quantity(surface)
+        assert (q.value, q.unit) == (pytest.approx(g["value"]), g["unit"]), g
+
+
+@pytest.mark.integration
+def test_recall_against_the_gold_set(shared_reports):
+    corpus = pytest.importorskip("reportatlas.corpus")
+    gold = [json.loads(x) for x in GOLD.read_text(encoding="utf-8").splitlines() if x.strip()]
+    found = {}
+    for rep in corpus.load_reports([shared_reports]):
+        found[rep.name] = extract_metrics(rep, corpus.split_articles(rep), [])
+    hit = sum(any(m.start < g["end"] and g["start"] < m.end for m in found[g["report"]])
+              for g in gold)
+    assert hit / len(gold) >= 0.9
