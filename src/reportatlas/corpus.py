@@ -1,0 +1,384 @@
+"""Read the reports: decode, normalise with a way back, split into articles owned by a 街道.
+
+``load_reports`` accepts folders and files (``.txt``/``.md``), decodes UTF-8 (with or
+without BOM) and GBK/GB18030, and refuses empty, binary or undecodable files with a
+:class:`~reportatlas.errors.DecodingError` naming the file.
+
+Normalisation (``Report.normalized``) folds full-width ASCII (digits, Latin letters,
+punctuation, the ideographic space) to half-width, drops spaces between a CJK character
+and a digit, and removes the newspaper-column line breaks that cut words and numbers in
+two.  Every normalised character remembers the original character it came from, so
+``Report.to_original`` turns normalised offsets into offsets into ``Report.text``.
+
+``split_articles`` finds the articles of a report by their headlines (``中原区X街道办事处``,
+``——X街道…``, a page header ``X街道``) and by which 街道 the paragraphs talk about, so that
+an article whose headline comes after its first paragraphs still owns them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from . import paths
+from .errors import DecodingError, InputError, InputFileNotFound
+
+SUFFIXES = (".txt", ".md")
+TERMINAL = set("。！？!?；;…")
+CJK = r"\u3400-\u9fff"
+
+
+@dataclass(frozen=True)
+class Report:
+    path: Path
+    name: str
+    text: str
+    encoding: str
+    normalized: str
+    offsets: tuple[int, ...] = field(repr=False, default=())  # normalised index → original index
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``(start, end)`` of the normalised span ``[start, end)``."""
+        if not 0 <= start <= end <= len(self.normalized):
+            raise InputError(f"span {start}:{end} is outside the normalised text of {self.name} "
+                             f"(length {len(self.normalized)})")
+        if start == end:
+            pos = self.offsets[start] if start < len(self.offsets) else len(self.text)
+            return pos, pos
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+    def to_normalized(self, pos: int) -> int:
+        """Index of the first normalised character that comes from original ``pos`` or later."""
+        import bisect
+        return bisect.bisect_left(self.offsets, pos)
+
+
+@dataclass(frozen=True)
+class Article:
+    report: str
+    index: int
+    subdistrict: str
+    district: str
+    start: int
+    end: int
+    headline: str
+
+
+# --------------------------------------------------------------------------- loading
+
+def load_reports(paths_: Iterable[str | Path] | str | Path) -> list[Report]:
+    """Load reports from folders (their ``.txt``/``.md`` files, sorted) and files."""
+    if isinstance(paths_, (str, Path)):
+        paths_ = [paths_]
+    files: list[Path] = []
+    for p in paths_:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SUFFIXES)
+            if not found:
+                raise InputError(f"no .txt or .md reports in folder {p}; give a folder of reports or files")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise InputFileNotFound(f"report not found: {p} (give a folder of .txt/.md reports or files)")
+    return [read_report(f) for f in files]
+
+
+def read_report(path: str | Path) -> Report:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder; give it to load_reports") from None
+    text, encoding = decode_bytes(data, name=str(path))
+    normalized, offsets = normalize(text)
+    return Report(path=path, name=path.name, text=text, encoding=encoding,
+                  normalized=normalized, offsets=tuple(offsets))
+
+
+def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
+    """Decode report bytes; returns ``(text, encoding)`` or raises DecodingError."""
+    if not data.strip():
+        raise DecodingError(f"{name}: the file is empty; expected a report in UTF-8 or GBK text")
+    if b"\x00" in data:
+        raise DecodingError(f"{name}: looks binary (NUL bytes); expected a UTF-8 or GBK text report")
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if _looks_like_text(text):
+            if not text.strip():
+                break
+            return text, enc
+    raise DecodingError(f"{name}: cannot decode as UTF-8 or GBK/GB18030 text "
+                        "(binary or another encoding?); save the report as UTF-8")
+
+
+def _looks_like_text(text: str) -> bool:
+    if not text:
+        return False
+    bad = sum(1 for c in text if (ord(c) < 32 and c not in "\n\r\t\f") or 0xE000 <= ord(c) <= 0xF8FF
+              or c == "\ufffd")
+    return bad / len(text) < 0.01
+
+
+# --------------------------------------------------------------------------- normalising
+
+def _fold(ch: str) -> str:
+    o = ord(ch)
+    if 0xFF01 <= o <= 0xFF5E:
+        return chr(o - 0xFEE0)
+    if ch == "\u3000":
+        return " "
+    return ch
+
+
+def _is_cjk(ch: str) -> bool:
+    return bool(ch) and "\u3400" <= ch <= "\u9fff"
+
+
+def normalize(text: str) -> tuple[str, list[int]]:
+    """Normalised text and, for each of its characters, the index in ``text``."""
+    out: list[str] = []
+    idx: list[int] = []
+    lines = _line_spans(text)
+    # which line breaks are column breaks (to be removed)
+    joins = _column_breaks(text, lines)
+    i, n = 0, len(text)
+    while i < n:
+        if i in joins:
+            i = joins[i]
+            continue
+        ch = text[i]
+        if ch == "\r":
+            i += 1
+            continue
+        f = _fold(ch)
+        if f == " ":
+            # drop spaces between a CJK character and a digit (e.g. "对 186户", "在 2017年")
+            j = i
+            while j < n and _fold(text[j]) == " ":
+                j += 1
+            prev = out[-1] if out else ""
+            nxt = _fold(text[j]) if j < n else ""
+            if (_is_cjk(prev) and nxt.isdigit()) or (prev.isdigit() and _is_cjk(nxt)) \
+                    or (prev.isdigit() and nxt.isdigit() and False):
+                i = j
+                continue
+        out.append(f)
+        idx.append(i)
+        i += 1
+    return "".join(out), idx
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def _column_breaks(text: str, lines: list[tuple[int, int]]) -> dict[int, int]:
+    """{start of a removable break: index after it}.
+
+    A single line break between two non-empty lines is a column wrap.  A blank line
+    (two breaks) also cuts a sentence when the paragraph before it is long and does not
+    end a sentence and the text after it goes on (long paragraph, or starts with closing
+    punctuation).  Runs of three or more breaks separate captions and are kept.
+    """
+    joins: dict[int, int] = {}
+    for m in re.finditer(r"[ \t\r\u3000]*\n(?:[ \t\r\u3000]*\n)?[ \t\r\u3000]*", text):
+        a, b = m.start(), m.end()
+        if a == 0 or b >= len(text):
+            continue
+        if text[b] == "\n" or (a > 0 and text[a - 1] == "\n"):
+            continue  # part of a longer run
+        prev_line = text[text.rfind("\n", 0, a) + 1:a].strip()
+        nl = text.find("\n", b)
+        next_line = text[b: nl if nl >= 0 else len(text)].strip()
+        if not prev_line or not next_line or next_line.startswith(("#", "——")):
+            continue
+        breaks = m.group().count("\n")
+        if breaks == 1:
+            joins[a] = b
+        elif breaks == 2:
+            last = prev_line[-1]
+            if last in TERMINAL or last in "”」）)" and len(prev_line) < 30:
+                continue
+            if len(prev_line) >= 30 and (len(next_line) >= 30 or next_line[0] in "”」）)，,、。"):
+                joins[a] = b
+    return joins
+
+
+# --------------------------------------------------------------------------- articles
+
+@lru_cache(maxsize=1)
+def hierarchy() -> dict[str, dict[str, list[str]]]:
+    """区 → 街道 → [社区/村] from geodata/names/subdistrict_hierarchy.json (jionlp, Apache-2.0)."""
+    path = paths.geodata_dir() / "names" / "subdistrict_hierarchy.json"
+    if not path.exists():
+        path = paths.REPO_ROOT / "geodata" / "names" / "subdistrict_hierarchy.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["tree"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def subdistrict_district() -> dict[str, str]:
+    return {sd: dist for dist, sds in hierarchy().items() for sd in sds
+            if sd.endswith(("街道", "镇", "乡"))}
+
+
+DISTRICT_RE = re.compile(rf"([{CJK}]{{1,3}}区)")
+_GENERIC_PREFIX = set("该本全各此每个我其两多")
+_SD_RE = re.compile(rf"(?:(中原区|上街区|[{CJK}]{{2}}区))?([{CJK}]{{2,6}}?)街道")
+
+
+def _subdistrict_at(s: str) -> tuple[str, str] | None:
+    """``(district, 街道 name)`` if ``s`` starts with a 街道 name."""
+    s = s.lstrip("#* \t>——-")
+    known = subdistrict_district()
+    for sd in sorted(known, key=len, reverse=True):
+        for prefix in (known[sd], ""):
+            if s.startswith(prefix + sd):
+                return known[sd], sd
+    m = _SD_RE.match(s)
+    if m and m.group(2)[0] not in _GENERIC_PREFIX and not m.group(2).endswith(("各", "本", "的")):
+        return m.group(1) or "", m.group(2) + "街道"
+    return None
+
+
+def _headline_owner(line: str) -> tuple[str, str] | None:
+    """Owner of a headline line, or None if the line is not a headline."""
+    s = line.strip()
+    if not s or len(s) > 80 or "。" in s or "，" in s and len(s) > 30:
+        return None
+    if "——" in s:
+        tail = s.split("——", 1)[1]
+        hit = _subdistrict_at(tail)
+        if hit:
+            return hit
+    return _subdistrict_at(s)
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of paragraphs: blocks of text separated by blank lines."""
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text)]
+
+
+def _vote(par: str, names: set[str]) -> str | None:
+    counts = Counter()
+    for sd in names:
+        c = par.count(sd)
+        short = sd[:-2] if sd.endswith("街道") else sd
+        if c:
+            counts[sd] += c
+        elif len(short) >= 2 and re.search(re.escape(short) + "(?!路|街|村|社区|[东西南北]路)", par) and False:
+            counts[sd] += 1
+    if not counts:
+        return None
+    (best, n), *rest = counts.most_common(2) + [(None, 0)]
+    return best if n > rest[0][1] else None
+
+
+def split_articles(report: Report) -> list[Article]:
+    """Articles of a report, each owned by its 街道, with original offsets."""
+    text = report.text
+    pars = _paragraphs(text)
+    if not pars:
+        return []
+    # headlines: (paragraph index, owner, headline text)
+    heads: list[tuple[int, tuple[str, str], str]] = []
+    for k, (a, b) in enumerate(pars):
+        for line in text[a:b].split("\n"):
+            owner = _headline_owner(line)
+            if owner:
+                heads.append((k, owner, line.strip()))
+                break
+    # merge consecutive headlines of the same owner
+    blocks: list[tuple[int, tuple[str, str], str]] = []
+    for h in heads:
+        if blocks and blocks[-1][1][1] == h[1][1]:
+            continue
+        blocks.append(h)
+    if not blocks:
+        owner = _dominant_owner(text)
+        return [Article(report.name, 0, owner[1], owner[0], pars[0][0], pars[-1][1], "")]
+    names = {b[1][1] for b in blocks}
+    votes = [_vote(text[a:b], names) for a, b in pars]
+    starts = [0]
+    for i in range(1, len(blocks)):
+        prev_k, k = blocks[i - 1][0], blocks[i][0]
+        owner = blocks[i][1][1]
+        start = k
+        # a title line just above a "——X街道" subtitle belongs to the new article
+        if "——" in blocks[i][2] and blocks[i][2].lstrip("#* ").startswith("——") and k - 1 > prev_k:
+            pa, pb = pars[k - 1]
+            prev = text[pa:pb].strip()
+            if len(prev) <= 40 and prev[-1] not in TERMINAL:
+                start = k - 1
+        # paragraphs before the headline that talk about the new owner (headline after text)
+        best, best_score = start, None
+        for cut in range(prev_k + 1, start + 1):
+            score = sum(1 for j in range(prev_k + 1, cut) if votes[j] == blocks[i - 1][1][1]) \
+                + sum(1 for j in range(cut, start) if votes[j] == owner)
+            score -= sum(1 for j in range(prev_k + 1, cut) if votes[j] == owner)
+            if best_score is None or score >= best_score:
+                best, best_score = cut, score
+        if best < start:
+            # also take the section heading(s) just above the first paragraph of the new owner
+            while best - 1 > prev_k:
+                pa, pb = pars[best - 1]
+                prev = text[pa:pb].strip()
+                if votes[best - 1] is None and len(prev) <= 30 and prev[-1] not in TERMINAL \
+                        and text[max(pa - 3, 0):pa].count("\n") <= 2:
+                    best -= 1
+                else:
+                    break
+            start = best
+        starts.append(start)
+    articles = []
+    for i, (k, (district, sd), headline) in enumerate(blocks):
+        a = pars[starts[i]][0] if i else pars[0][0]
+        b = pars[starts[i + 1] - 1][1] if i + 1 < len(blocks) else pars[-1][1]
+        district = district or subdistrict_district().get(sd, "") or _dominant_district(text[a:b])
+        articles.append(Article(report.name, i, sd, district, a, b, headline))
+    return articles
+
+
+def _dominant_owner(text: str) -> tuple[str, str]:
+    known = subdistrict_district()
+    counts = Counter({sd: text.count(sd) for sd in known if sd in text})
+    if counts:
+        sd = counts.most_common(1)[0][0]
+        return known[sd], sd
+    m = Counter(m.group(1) + "街道" for m in re.finditer(rf"([{CJK}]{{2,4}})街道", text)
+                if m.group(1)[0] not in _GENERIC_PREFIX)
+    if m:
+        return _dominant_district(text), m.most_common(1)[0][0]
+    return _dominant_district(text), ""
+
+
+def _dominant_district(text: str) -> str:
+    counts = Counter(d for d in hierarchy() if d in text)
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def article_at(articles: list[Article], pos: int) -> Article | None:
+    """The article whose block holds original offset ``pos`` (or the nearest one before)."""
+    best = None
+    for art in articles:
+        if art.start <= pos:
+            best = art
+    return best or (articles[0] if articles else None)
