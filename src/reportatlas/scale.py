@@ -1,153 +1,168 @@
-"""Past one machine: the spatial queries and per-街道 aggregates on dask-geopandas.
+"""Past one machine: :mod:`reportatlas.query`'s questions on dask-geopandas.
 
-``reportatlas.query`` answers near / along / contains / nearest / aggregate on one
-GeoDataFrame in memory.  When the sites outgrow one machine, the same questions run here
-on a dask-geopandas frame, partition by partition, on whatever dask scheduler is at hand:
+``query.near(..., engine="dask")`` (and along / contains / nearest / which / aggregate)
+hands the call to the function of the same name here.  It runs partition by partition on
+whatever dask scheduler is chosen:
 
-- ``client=`` a ``distributed.Client`` (e.g. on a ``LocalCluster`` or a real cluster);
-- ``scheduler=`` the address of a running scheduler (``"tcp://10.0.0.5:8786"``);
-- neither: dask's default (the active distributed client if there is one, else threads).
+- ``client=`` a ``distributed.Client`` (on a ``LocalCluster`` or a real cluster);
+- ``scheduler=`` the address of a running scheduler (``"tcp://10.0.0.5:8786"``), or the
+  environment variable ``REPORTATLAS_DASK_SCHEDULER`` when neither is given;
+- otherwise dask's default (the active distributed client if there is one, else threads).
 
-The inputs may be GeoDataFrames (split into ``npartitions``) or dask-geopandas frames that
-are already partitioned, e.g. ``dask_geopandas.read_parquet(...)``.  Results are computed
-and returned as ordinary (Geo)DataFrames, and are identical to the single-machine path:
+Inputs may be GeoDataFrames (split into ``npartitions``) or dask-geopandas frames that are
+already partitioned (``dask_geopandas.read_parquet(...)``), so the sites never need to fit
+in one process.  Results are computed and returned as ordinary (Geo)DataFrames with the
+same rows, order, columns and values as the local engine:
 
-- distances are metres between geometries projected to EPSG:4547 (like query.py), a row is
-  kept when ``distance <= distance_m``; rows come back sorted by distance, ties in input
-  order (a stable sort), with a ``distance_m`` column;
-- ``contains`` keeps the input order;
-- ``aggregate`` sums are correctly rounded (the same value as ``math.fsum`` over all
-  values) however the rows are split into partitions, so they do not depend on partition
-  boundaries: see :func:`exact_sum`.
+- distances in metres between geometries projected to EPSG:4547; ``near``/``along`` keep
+  ``distance <= distance_m``; results sorted by (``distance_m``, ``name``), ties in input
+  order; rows without geometry are skipped;
+- ``contains`` keeps features whose representative point the area covers, sorted by name;
+- ``aggregate`` places each feature in the smallest area covering its representative
+  point; its sums and means are correctly rounded (see :func:`exact_sum`), so they do not
+  depend on how the rows are split into partitions.
 
 Nothing heavy is imported at module import time.
 """
 from __future__ import annotations
 
 import math
+import os
 from fractions import Fraction
-from typing import Any
 
 from .errors import GeometryError, InputError, QueryError
 
 METRIC_CRS = "EPSG:4547"
 WGS84 = "EPSG:4326"
+STATS = ("sum", "count", "mean", "min", "max")
 #: rows per partition when a GeoDataFrame in memory is split
 DEFAULT_PARTITION_ROWS = 250_000
 #: seconds to wait for a scheduler given by address
 CONNECT_TIMEOUT_S = 10
-_PRUNE_SLACK_M = 50.0  # pruning tolerance: projected partition hulls are not exactly convex
+SCHEDULER_ENV = "REPORTATLAS_DASK_SCHEDULER"
+_PRUNE_SLACK_M = 50.0  # projected partition hulls are not exactly the hulls of the projected points
 
-__all__ = ["near", "along", "contains", "nearest", "assign", "aggregate", "exact_sum",
+__all__ = ["near", "along", "contains", "nearest", "which", "assign", "aggregate", "exact_sum",
            "to_dask", "METRIC_CRS"]
 
 
-# ----------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------------- plumbing
 
-def to_dask(features, *, npartitions: int | None = None):
-    """A dask-geopandas frame for ``features`` (returned unchanged if it is one already)."""
+def to_dask(frame, *, npartitions: int | None = None):
+    """A dask(-geopandas) frame for ``frame`` (returned unchanged if it is one already)."""
+    import dask.dataframe as dd
     import dask_geopandas
     import geopandas
+    import pandas as pd
 
-    if isinstance(features, dask_geopandas.GeoDataFrame):
-        ddf = features
-    elif isinstance(features, geopandas.GeoDataFrame):
-        if npartitions is not None and npartitions < 1:
-            raise InputError(f"npartitions must be at least 1, got {npartitions!r}")
-        n = npartitions or max(1, math.ceil(len(features) / DEFAULT_PARTITION_ROWS))
-        ddf = dask_geopandas.from_geopandas(features, npartitions=max(1, min(n, len(features) or 1)))
-    else:
-        raise InputError(
-            f"expected a GeoDataFrame or a dask-geopandas GeoDataFrame, got {type(features).__name__}; "
-            "read the layer with geopandas.read_file or dask_geopandas.read_parquet first")
-    if ddf.crs is None:
-        raise GeometryError("the features have no CRS; set it first, e.g. features.set_crs('EPSG:4326')")
+    if npartitions is not None and (isinstance(npartitions, bool) or not isinstance(npartitions, int)
+                                    or npartitions < 1):
+        raise InputError(f"npartitions must be a whole number ≥ 1, got {npartitions!r}")
+    if isinstance(frame, dd.DataFrame):
+        return frame
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"expected a GeoDataFrame or a dask-geopandas GeoDataFrame, got {type(frame).__name__}; "
+                         "read the layer with geopandas.read_file or dask_geopandas.read_parquet first")
+    n = max(1, min(npartitions or math.ceil(len(frame) / DEFAULT_PARTITION_ROWS), len(frame) or 1))
+    if isinstance(frame, geopandas.GeoDataFrame):
+        return dask_geopandas.from_geopandas(frame, npartitions=n)
+    return dd.from_pandas(frame, npartitions=n)
+
+
+def _features(frame, npartitions):
+    ddf = to_dask(frame, npartitions=npartitions)
+    if getattr(ddf, "crs", None) is None:
+        raise GeometryError("features carry no CRS; expected WGS-84 (EPSG:4326): "
+                            "call features.set_crs('EPSG:4326') first")
     return ddf
 
 
-def _geometry(geom, what: str):
+def _target(geom, what: str, types: tuple[str, ...] | None = None):
     from shapely.geometry.base import BaseGeometry
 
-    if not isinstance(geom, BaseGeometry):
-        raise GeometryError(f"{what} must be a shapely geometry in WGS-84 (lon, lat), got {type(geom).__name__}")
-    if geom.is_empty:
-        raise GeometryError(f"{what} is empty")
+    if not isinstance(geom, BaseGeometry) or geom.is_empty:
+        raise QueryError(f"{what} has no geometry")
+    if types and geom.geom_type not in types:
+        raise QueryError(f"{what} must be a {' or '.join(types)}, got a {geom.geom_type}")
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise GeometryError(f"{what} is not in WGS-84 (lon, lat): bounds {geom.bounds}; "
-                            "pass (lon, lat) degrees, not metres or (lat, lon)")
+        raise GeometryError(f"{what} is not in WGS-84 (lon, lat): bounds {tuple(round(b, 3) for b in geom.bounds)}; "
+                            "pass degrees in (lon, lat) order")
     return geom
 
 
-def _project_geometry(geom, crs_from=WGS84):
+def _metric(geom):
     import geopandas
 
-    return geopandas.GeoSeries([geom], crs=crs_from).to_crs(METRIC_CRS).iloc[0]
+    return geopandas.GeoSeries([geom], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
 
 
-def _distance(value: Any, what: str) -> float:
+def _metres(value, what: str = "the distance") -> float:
     try:
         d = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{what} must be a number of metres, got {value!r}") from None
+        raise QueryError(f"{what} must be a number of metres, got {value!r}") from None
     if not math.isfinite(d) or d < 0:
-        raise InputError(f"{what} must be a finite number of metres ≥ 0, got {value!r}")
+        raise QueryError(f"{what} must be zero or more metres, got {value!r}")
     return d
 
 
 def _compute(obj, client=None, scheduler=None):
-    """Compute a dask collection on the chosen scheduler."""
+    """Compute a dask collection on the chosen scheduler (see the module docstring)."""
     import dask
 
     if client is not None and scheduler is not None:
         raise InputError("give either client= or scheduler=, not both")
+    if client is None and scheduler is None:
+        scheduler = os.environ.get(SCHEDULER_ENV) or None
     if scheduler is None:
-        return dask.compute(obj, scheduler=client)[0] if client is not None else obj.compute()
+        return dask.compute(obj, scheduler=client)[0] if client is not None else dask.compute(obj)[0]
     from distributed import Client
 
     try:
         connected = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise QueryError(f"cannot reach the dask scheduler at {scheduler!r} ({exc}); start one with "
-                         "`dask scheduler` and workers with `dask worker ADDRESS`, or leave scheduler out") from None
+                         "`dask scheduler` and workers with `dask worker ADDRESS`, or use the local engine") from None
     with connected:
         return dask.compute(obj, scheduler=connected)[0]
 
 
 def _prune(ddf, target_m, reach_m: float):
-    """Drop partitions whose spatial extent is farther than ``reach_m`` from ``target_m``.
+    """Skip partitions whose spatial extent lies farther than ``reach_m`` from ``target_m``.
 
-    Only used when the frame knows its spatial partitions (``spatial_shuffle`` or
-    ``calculate_spatial_partitions``); the exact test still runs on every row kept.
+    Only when the frame knows its spatial partitions (after ``spatial_shuffle()`` or
+    ``calculate_spatial_partitions()``); the exact test still runs on every row kept.
     """
     parts = getattr(ddf, "spatial_partitions", None)
     if parts is None:
         return ddf
-    hulls = parts.set_crs(ddf.crs, allow_override=True) if parts.crs is None else parts
-    distances = hulls.to_crs(METRIC_CRS).distance(target_m)
-    keep = [i for i, d in enumerate(distances) if not (d > reach_m + _PRUNE_SLACK_M + reach_m * 0.01)]
+    hulls = parts.set_crs(ddf.crs) if parts.crs is None else parts
+    gaps = hulls.to_crs(METRIC_CRS).distance(target_m)
+    keep = [i for i, gap in enumerate(gaps) if not gap > reach_m * 1.01 + _PRUNE_SLACK_M]
     if len(keep) == ddf.npartitions:
         return ddf
-    if not keep:
-        keep = [0]  # an empty-but-typed result
-    return ddf.partitions[keep]
+    return ddf.partitions[keep or [0]]  # none near: one partition, where the exact test finds nothing
 
 
-def _with_distance(part, target_m, crs):
-    import geopandas
+def _valid(part):
+    geoms = part.geometry
+    return part.loc[(geoms.notna() & ~geoms.is_empty).to_numpy()]
 
-    projected = geopandas.GeoSeries(part.geometry.values, crs=crs, index=part.index).to_crs(METRIC_CRS)
+
+def _with_distance(part, target_m):
+    part = _valid(part)
     out = part.copy()
-    out["distance_m"] = projected.distance(target_m)
+    out["distance_m"] = part.geometry.to_crs(METRIC_CRS).distance(target_m).to_numpy()
     return out
 
 
-def _near_partition(part, target_m, distance_m, crs):
-    out = _with_distance(part, target_m, crs)
-    return out[out["distance_m"] <= distance_m]
+def _sort_by_distance(frame):
+    cols = ["distance_m"] + (["name"] if "name" in frame.columns else [])
+    return frame.sort_values(cols, kind="stable")
 
 
-def _meta_with_distance(ddf):
+def _distance_meta(ddf):
     import pandas as pd
 
     meta = ddf._meta.copy()
@@ -155,111 +170,134 @@ def _meta_with_distance(ddf):
     return meta
 
 
-def _sorted_by_distance(frame):
-    return frame.sort_values("distance_m", kind="stable")
-
-
 # ----------------------------------------------------------------------------- queries
 
+def _near_partition(part, target_m, distance_m):
+    out = _with_distance(part, target_m)
+    return out.loc[(out["distance_m"] <= distance_m).to_numpy()]
+
+
 def near(features, target_geom, distance_m, *, client=None, scheduler=None, npartitions=None):
-    """Features within ``distance_m`` metres of ``target_geom`` (any geometry, WGS-84),
-    closest first, with a ``distance_m`` column."""
-    d = _distance(distance_m, "distance_m")
-    target = _geometry(target_geom, "the target geometry")
-    ddf = to_dask(features, npartitions=npartitions)
-    target_m = _project_geometry(target)
-    ddf = _prune(ddf, target_m, d)
-    lazy = ddf.map_partitions(_near_partition, target_m, d, ddf.crs, meta=_meta_with_distance(ddf))
-    return _sorted_by_distance(_compute(lazy, client, scheduler))
+    """Features within ``distance_m`` metres of ``target_geom``, with ``distance_m``, closest first."""
+    d = _metres(distance_m)
+    target_m = _metric(_target(target_geom, "the target"))
+    ddf = _prune(_features(features, npartitions), target_m, d)
+    lazy = ddf.map_partitions(_near_partition, target_m, d, meta=_distance_meta(ddf))
+    return _sort_by_distance(_compute(lazy, client, scheduler))
 
 
 def along(features, line_geom, distance_m, *, client=None, scheduler=None, npartitions=None):
-    """Features within ``distance_m`` metres of a line (a road), closest first."""
-    from shapely.geometry import LineString, MultiLineString
-
-    if not isinstance(line_geom, (LineString, MultiLineString)):
-        raise GeometryError(f"along needs a LineString or MultiLineString, got {getattr(line_geom, 'geom_type', type(line_geom).__name__)}")
+    """Features within ``distance_m`` metres of a road line, closest first."""
+    _target(line_geom, "'along' needs a road line that", ("LineString", "MultiLineString"))
     return near(features, line_geom, distance_m, client=client, scheduler=scheduler, npartitions=npartitions)
 
 
-def _contains_partition(part, area, predicate):
-    if predicate == "within":
-        mask = part.geometry.within(area)
-    else:
-        mask = part.geometry.intersects(area)
-    return part[mask.values]
+def _contains_partition(part, area):
+    part = _valid(part)
+    return part.loc[part.geometry.representative_point().covered_by(area).to_numpy()]
 
 
-def contains(features, area_geom, *, predicate: str = "within", client=None, scheduler=None,
-             npartitions=None):
-    """Features inside ``area_geom`` (WGS-84), in input order.
-
-    ``predicate="within"`` keeps features entirely inside (a point on the outline is not),
-    ``"intersects"`` also keeps those touching or crossing it.
-    """
-    if predicate not in ("within", "intersects"):
-        raise InputError(f"predicate must be 'within' or 'intersects', got {predicate!r}")
-    area = _geometry(area_geom, "the area geometry")
-    if area.geom_type not in ("Polygon", "MultiPolygon"):
-        raise GeometryError(f"contains needs a Polygon or MultiPolygon, got {area.geom_type}")
-    ddf = to_dask(features, npartitions=npartitions)
-    if str(ddf.crs).upper() not in (WGS84, "OGC:CRS84") and ddf.crs.to_epsg() != 4326:
+def contains(features, area_geom, *, client=None, scheduler=None, npartitions=None):
+    """Features whose representative point ``area_geom`` covers, sorted by name."""
+    area = _target(area_geom, "'contains' needs an area that", ("Polygon", "MultiPolygon"))
+    ddf = _features(features, npartitions)
+    if ddf.crs.to_epsg() != 4326:
         ddf = ddf.to_crs(WGS84)
-    ddf = _prune(ddf, _project_geometry(area), 0.0)
-    lazy = ddf.map_partitions(_contains_partition, area, predicate, meta=ddf._meta)
-    return _compute(lazy, client, scheduler)
+    ddf = _prune(ddf, _metric(area), 0.0)
+    out = _compute(ddf.map_partitions(_contains_partition, area, meta=ddf._meta), client, scheduler)
+    return out.sort_values("name", kind="stable") if "name" in out.columns else out
 
 
-def _nearest_partition(part, target_m, k, crs):
-    return _sorted_by_distance(_with_distance(part, target_m, crs)).head(k)
+def _nearest_partition(part, target_m, k):
+    return _sort_by_distance(_with_distance(part, target_m)).head(k)
 
 
 def nearest(features, target_geom, k: int = 5, *, client=None, scheduler=None, npartitions=None):
-    """The ``k`` features closest to ``target_geom``, closest first (ties in input order)."""
+    """The ``k`` features closest to ``target_geom`` with ``distance_m``; ties by name, then input order."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InputError(f"k must be a whole number ≥ 1, got {k!r}")
-    target = _geometry(target_geom, "the target geometry")
-    ddf = to_dask(features, npartitions=npartitions)
-    target_m = _project_geometry(target)
-    lazy = ddf.map_partitions(_nearest_partition, target_m, k, ddf.crs, meta=_meta_with_distance(ddf))
-    # each partition's own k best, in partition order; a stable sort keeps ties in input order
-    return _sorted_by_distance(_compute(lazy, client, scheduler)).head(k)
+        raise QueryError(f"k must be a whole number of 1 or more, got {k!r}")
+    target_m = _metric(_target(target_geom, "the target"))
+    ddf = _features(features, npartitions)
+    lazy = ddf.map_partitions(_nearest_partition, target_m, k, meta=_distance_meta(ddf))
+    # every partition's own k best, concatenated in partition order: the stable sort of those
+    # is the head of the stable sort of everything
+    return _sort_by_distance(_compute(lazy, client, scheduler)).head(k)
 
 
-# ----------------------------------------------------------------------------- joins and aggregates
+def _which_partition(polys, point):
+    polys = _valid(polys)
+    polys = polys.loc[polys.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()]
+    out = polys.loc[polys.geometry.covers(point).to_numpy()].copy()
+    out["area_km2"] = out.geometry.to_crs(METRIC_CRS).area.to_numpy() / 1e6
+    return out
 
-def _areas(areas, by: str, crs):
+
+def which(point, areas, *, client=None, scheduler=None, npartitions=None):
+    """The areas covering ``point`` (a line or polygon counts by its representative point),
+    smallest first, with ``area_km2``."""
+    import pandas as pd
+
+    point = _target(point, "'which' needs a point that")
+    if point.geom_type != "Point":
+        point = point.representative_point()
+    ddf = _features(areas, npartitions)
+    meta = ddf._meta.copy()
+    meta["area_km2"] = pd.Series(dtype="float64", index=meta.index)
+    out = _compute(ddf.map_partitions(_which_partition, point, meta=meta), client, scheduler)
+    return out.sort_values("area_km2", kind="stable")
+
+
+# ----------------------------------------------------------------------------- areas and aggregates
+
+def _polygons(areas, crs):
     import geopandas
 
-    if not isinstance(areas, geopandas.GeoDataFrame):
-        raise InputError(f"areas must be a GeoDataFrame of polygons, got {type(areas).__name__}")
-    if by not in areas.columns:
-        raise InputError(f"the areas have no column {by!r}; columns are {', '.join(map(str, areas.columns))}")
+    if not isinstance(areas, geopandas.GeoDataFrame) or "name" not in areas.columns:
+        raise QueryError("areas must be a GeoDataFrame of polygons with a 'name' column")
     if areas.crs is None:
-        raise GeometryError("the areas have no CRS; set it first, e.g. areas.set_crs('EPSG:4326')")
-    out = areas[[by, areas.geometry.name]]
-    if areas.geometry.name != "geometry":
-        out = out.rename_geometry("geometry")
-    return out.to_crs(crs) if out.crs != crs else out
+        raise GeometryError("the areas carry no CRS; expected WGS-84 (EPSG:4326)")
+    polys = areas.loc[areas.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy(), ["name", areas.geometry.name]]
+    polys = polys.to_crs(crs).reset_index(drop=True)
+    if polys.geometry.name != "geometry":
+        polys = polys.rename_geometry("geometry")
+    polys["_area"] = polys.geometry.to_crs(METRIC_CRS).area
+    return polys
 
 
-def _assign_partition(part, areas, by):
+def _area_keys(part, polys):
+    """For every row, the name of the smallest area covering its representative point ('' if none)."""
     import geopandas
+    import numpy as np
 
-    joined = geopandas.sjoin(part, areas, how="inner", predicate="within")
-    return joined.drop(columns="index_right")
+    keys = np.full(len(part), "", dtype=object)
+    geoms = part.geometry
+    valid = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    if not valid.any() or not len(polys):
+        return keys
+    points = geopandas.GeoDataFrame({"_row": np.flatnonzero(valid)},
+                                    geometry=geoms.loc[valid].representative_point().to_numpy(), crs=part.crs)
+    joined = geopandas.sjoin(points, polys, predicate="covered_by", how="inner")
+    joined = joined.sort_values(["_area", "index_right"], kind="stable").drop_duplicates("_row")
+    keys[joined["_row"].to_numpy()] = joined["name"].astype(str).to_numpy()
+    return keys
 
 
-def assign(points, areas, *, by: str = "name", client=None, scheduler=None, npartitions=None):
-    """Points-in-polygons join: every point inside an area, with that area's ``by`` value
-    (a point inside two overlapping areas appears twice; one outside every area is left out)."""
-    ddf = to_dask(points, npartitions=npartitions)
-    polys = _areas(areas, by, ddf.crs)
-    if by in ddf.columns:
-        raise InputError(f"the points already have a column {by!r}; rename it or pass another by=")
-    meta = _assign_partition(ddf._meta, polys.iloc[:0], by)
-    lazy = ddf.map_partitions(_assign_partition, polys, by, meta=meta)
-    return _compute(lazy, client, scheduler)
+def _assign_partition(part, polys, column):
+    out = part.copy()
+    out[column] = _area_keys(part, polys)
+    return out
+
+
+def assign(points, areas, *, column: str = "subdistrict", client=None, scheduler=None, npartitions=None):
+    """Every feature with ``column`` set to the smallest area covering its representative
+    point ('' outside every area): the points-in-polygons join behind :func:`aggregate`."""
+    import pandas as pd
+
+    ddf = _features(points, npartitions)
+    polys = _polygons(areas, ddf.crs)
+    meta = ddf._meta.copy()
+    meta[column] = pd.Series(dtype=object, index=meta.index)
+    return _compute(ddf.map_partitions(_assign_partition, polys, column, meta=meta), client, scheduler)
 
 
 _HALF = 26
@@ -267,96 +305,135 @@ _LOW_MASK = (1 << _HALF) - 1
 
 
 def _sum_parts(keys, values):
-    """Per key, an exact representation of the sum of ``values``: rows (key, exponent, hi, lo)
-    with value sum = Σ (hi·2²⁶ + lo)·2^(exponent−53).  Integer sums are exact."""
+    """Exact partial sums: rows (key, exp, hi, lo) with Σ values = Σ (hi·2²⁶ + lo)·2^(exp−53).
+
+    Every finite float is an integer mantissa of 53 bits times a power of two, so sums of
+    mantissas per (key, exponent) are exact integers; NaN and infinities are skipped."""
     import numpy as np
     import pandas as pd
 
     v = np.asarray(values, dtype="float64")
     ok = np.isfinite(v)
     mantissa, exponent = np.frexp(v[ok])
-    ints = (mantissa * float(1 << 53)).astype(np.int64)  # exact: 53 significant bits
-    frame = pd.DataFrame({"key": np.asarray(keys, dtype=object)[ok], "exp": exponent.astype(np.int64),
-                          "hi": ints >> _HALF, "lo": ints & _LOW_MASK})
-    return frame.groupby(["key", "exp"], sort=False, dropna=False)[["hi", "lo"]].sum().reset_index()
+    ints = (mantissa * float(1 << 53)).astype(np.int64)
+    frame = pd.DataFrame({"key": pd.Series(np.asarray(keys, dtype=object)[ok], dtype=object),
+                          "exp": exponent.astype(np.int64), "hi": ints >> _HALF, "lo": ints & _LOW_MASK})
+    return frame.groupby(["key", "exp"], sort=False)[["hi", "lo"]].sum().reset_index()
 
 
 def _combine_sums(parts) -> dict:
     totals: dict = {}
-    grouped = parts.groupby(["key", "exp"], sort=False, dropna=False)[["hi", "lo"]].sum().reset_index()
+    grouped = parts.groupby(["key", "exp"], sort=False)[["hi", "lo"]].sum().reset_index()
     for key, exp, hi, lo in grouped.itertuples(index=False):
-        exact = ((int(hi) << _HALF) + int(lo)) * (Fraction(2) ** (int(exp) - 53))
-        totals[key] = totals.get(key, Fraction(0)) + exact
+        exact = ((int(hi) << _HALF) + int(lo)) * Fraction(2) ** (int(exp) - 53)
+        totals[key] = totals.get(key, 0) + exact
     return {key: float(value) for key, value in totals.items()}
 
 
 def exact_sum(values) -> float:
-    """The correctly rounded sum of the finite ``values`` (NaN skipped), like ``math.fsum``,
-    computed with numpy; the result does not depend on order or partitioning."""
+    """The correctly rounded sum of the finite ``values`` (the same as ``math.fsum``),
+    vectorised: it does not depend on order or on how the values are split."""
     import numpy as np
 
     v = np.asarray(values, dtype="float64")
-    if not len(v):
-        return 0.0
-    return _combine_sums(_sum_parts(np.zeros(len(v), dtype=np.int64), v)).get(0, 0.0)
+    return _combine_sums(_sum_parts(np.zeros(len(v), dtype=np.int64), v)).get(0, 0.0) if len(v) else 0.0
 
 
-def _aggregate_partition(part, areas, by, value):
-    import pandas as pd
-
-    joined = _assign_partition(part, areas, by)
-    counts = joined.groupby(by, sort=False).size().rename("count").reset_index()
-    counts = counts.rename(columns={by: "key"})
-    counts["kind"] = "count"
-    frames = [counts]
-    if value is not None:
-        values = pd.to_numeric(joined[value], errors="coerce").astype("float64")
-        keys = joined[by]
-        sums = _sum_parts(keys.to_numpy(), values.to_numpy())
-        sums["kind"] = "sum"
-        extrema = pd.DataFrame({"key": keys.to_numpy(), "v": values.to_numpy()}).groupby("key", sort=False)["v"]
-        stats = pd.DataFrame({"min": extrema.min(), "max": extrema.max(), "n": extrema.count()}).reset_index()
-        stats["kind"] = "stats"
-        frames += [sums, stats]
-    columns = ["kind", "key", "count", "exp", "hi", "lo", "min", "max", "n"]
-    out = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
-    return out.astype({"kind": object, "key": object, "count": "float64", "exp": "float64", "hi": "float64",
-                       "lo": "float64", "min": "float64", "max": "float64", "n": "float64"})
+_PARTIAL_COLUMNS = ["part", "key", "exp", "hi", "lo", "n", "min", "max"]
 
 
-def aggregate(points, areas, *, by: str = "name", value: str | None = None, client=None,
-              scheduler=None, npartitions=None):
-    """Per area (e.g. per 街道): how many points lie inside it and, with ``value=``, the sum,
-    mean, min and max of that numeric column over those points (NaN values skipped).
-
-    Returns a DataFrame indexed by the areas' ``by`` values, in the areas' order, one row
-    per area (0 points → count 0, sum 0, mean/min/max NaN).
-    """
+def _aggregate_partition(part, polys, by, metric, is_metrics):
     import numpy as np
     import pandas as pd
 
-    ddf = to_dask(points, npartitions=npartitions)
-    polys = _areas(areas, by, ddf.crs)
-    if by in ddf.columns:
-        raise InputError(f"the points already have a column {by!r}; rename it or pass another by=")
-    if value is not None and value not in ddf.columns:
-        raise InputError(f"the points have no column {value!r}; columns are {', '.join(map(str, ddf.columns))}")
-    meta = _aggregate_partition(ddf._meta, polys.iloc[:0], by, value)
-    partials = _compute(ddf.map_partitions(_aggregate_partition, polys, by, value, meta=meta), client, scheduler)
+    if is_metrics:
+        if metric is not None:
+            part = part.loc[(part["metric"] == metric).to_numpy()]
+        values = pd.to_numeric(part["value"], errors="coerce")
+        units = part["unit"].fillna("").astype(str) if "unit" in part.columns else pd.Series("", index=part.index)
+    else:
+        values = pd.Series(1.0, index=part.index) if metric is None else pd.to_numeric(part[metric], errors="coerce")
+        units = pd.Series("", index=part.index)
+    if polys is not None:
+        groups = pd.Series(_area_keys(part, polys), index=part.index)
+    else:
+        groups = part[by].fillna("").astype(str)
+    data = pd.DataFrame({"g": groups.to_numpy(), "u": units.to_numpy(), "v": values.astype("float64").to_numpy()})
+    data = data.loc[data["v"].notna().to_numpy() & (data["g"] != "").to_numpy()]
+    keys = pd.Series(list(zip(data["g"], data["u"])), dtype=object)
+    sums = _sum_parts(keys.to_numpy(), data["v"].to_numpy())
+    sums["part"] = "sum"
+    stats = data.assign(key=keys.to_numpy()).groupby("key", sort=False)["v"].agg(["count", "min", "max"])
+    stats = stats.rename(columns={"count": "n"}).reset_index()
+    stats["part"] = "stats"
+    out = pd.concat([sums.reindex(columns=_PARTIAL_COLUMNS), stats.reindex(columns=_PARTIAL_COLUMNS)],
+                    ignore_index=True)
+    return out.astype({"part": object, "key": object, **{c: np.float64 for c in _PARTIAL_COLUMNS[2:]}})
 
-    names = list(dict.fromkeys(polys[by].tolist()))
-    counts = partials[partials["kind"] == "count"].groupby("key")["count"].sum()
-    result = pd.DataFrame(index=pd.Index(names, name=by))
-    result["count"] = counts.reindex(names).fillna(0).astype("int64")
-    if value is not None:
-        sums_rows = partials[partials["kind"] == "sum"][["key", "exp", "hi", "lo"]]
-        sums_rows = sums_rows.astype({"exp": "int64", "hi": "int64", "lo": "int64"})
-        sums = _combine_sums(sums_rows)
-        stats = partials[partials["kind"] == "stats"].groupby("key").agg({"min": "min", "max": "max", "n": "sum"})
-        stats = stats.reindex(names)
-        n = stats["n"].fillna(0).to_numpy()
-        result["sum"] = [sums.get(name, 0.0) for name in names]
-        result["mean"] = np.where(n > 0, result["sum"].to_numpy() / np.where(n > 0, n, 1), np.nan)
-        result["min"] = stats["min"].to_numpy()
-        result["max"] = stats["max"].to_numpy()
-    return result
+
+def aggregate(features_or_metrics, areas=None, *, by: str = "subdistrict", metric: str | None = None,
+              stat: str = "sum", client=None, scheduler=None, npartitions=None):
+    """One row per group (per 街道 by default) with ``stat`` of a metric: the dask engine of
+    :func:`reportatlas.query.aggregate`, same arguments and the same result.
+
+    Features with geometry and ``areas`` are placed in the smallest area covering their
+    representative point; otherwise the ``by`` column groups the rows.  Columns: ``by``,
+    ``unit`` (metrics tables), ``n`` and ``value``; every area appears (0 when empty).
+    """
+    import pandas as pd
+
+    if stat not in STATS:
+        raise QueryError(f"unknown statistic {stat!r}: use one of {', '.join(STATS)}")
+    ddf = to_dask(features_or_metrics, npartitions=npartitions)
+    is_metrics = "metric" in ddf.columns and "value" in ddf.columns
+    if metric is None and stat != "count":
+        raise QueryError(f"a metric is needed for stat {stat!r}" + ("; e.g. --metric 总投资" if is_metrics else ""))
+    if not is_metrics and metric is not None and metric not in ddf.columns:
+        raise QueryError(f"no column {metric!r} in the features; columns: {', '.join(map(str, ddf.columns))}")
+    import dask_geopandas
+
+    polys = None
+    if areas is not None and isinstance(ddf, dask_geopandas.GeoDataFrame):
+        if ddf.crs is None:
+            raise GeometryError("features carry no CRS; expected WGS-84 (EPSG:4326)")
+        polys = _polygons(areas, ddf.crs)
+    elif by not in ddf.columns:
+        raise QueryError(f"cannot group by {by!r}: no such column")
+    if is_metrics and metric is not None:
+        known = set(_compute(ddf["metric"].dropna().astype(str).unique(), client, scheduler))
+        if metric not in known:
+            import difflib
+
+            from .errors import NotFoundError
+
+            close = [m for m in sorted(known) if metric in m or m in metric]
+            close += difflib.get_close_matches(metric, sorted(known), n=5, cutoff=0.4)
+            raise NotFoundError(f"no metric named {metric!r} in the atlas", list(dict.fromkeys(close)))
+
+    meta = _aggregate_partition(ddf._meta, None if polys is None else polys.iloc[:0], by, metric, is_metrics)
+    partials = _compute(ddf.map_partitions(_aggregate_partition, polys, by, metric, is_metrics, meta=meta),
+                        client, scheduler)
+
+    sums = _combine_sums(partials.loc[partials["part"] == "sum", ["key", "exp", "hi", "lo"]]
+                         .astype({"exp": "int64", "hi": "int64", "lo": "int64"}))
+    stats = partials.loc[partials["part"] == "stats"].groupby("key", sort=False).agg(
+        n=("n", "sum"), min=("min", "min"), max=("max", "max"))
+    rows = []
+    for (group, unit), row in stats.iterrows():
+        n = int(row["n"])
+        total = sums.get((group, unit), 0.0)
+        values = {"count": float(n), "sum": total, "mean": total / n, "min": row["min"], "max": row["max"]}
+        rows.append({by: group, "unit": unit, "n": n, "value": float(values[stat])})
+    result = pd.DataFrame(rows, columns=[by, "unit", "n", "value"]).astype({"n": "int64", "value": "float64"})
+    result = result.sort_values([by, "unit"], kind="stable").reset_index(drop=True)
+
+    all_groups = list(areas["name"].astype(str)) if areas is not None and "name" in areas else []
+    missing = [g for g in dict.fromkeys(all_groups) if g not in set(result[by])]
+    if missing:
+        filler = pd.DataFrame({by: missing, "unit": result["unit"].iloc[0] if len(result) else "",
+                               "n": 0, "value": 0.0 if stat in ("sum", "count") else float("nan")})
+        result = pd.concat([result, filler], ignore_index=True)
+    if not is_metrics:
+        result = result.drop(columns="unit")
+    return result.sort_values(["value", by], ascending=[False, True], kind="stable",
+                              na_position="last").reset_index(drop=True)
