@@ -86,13 +86,16 @@ GENERIC_STEMS = set("""
 学校 医疗 卫生 购物 商务 地下 停车 泊位 公共 市政 省 市 区 国家 全国 中国 郑州 河南 新 老年人 儿童 残疾人 街道
 """.split())
 
+# whole names that are generic
+GENERIC_NAMES = {"棉纺厂", "纺织厂", "钢铁长城", "长城", "新城", "商城", "县城", "全城", "园中园"}
+
 # characters that may form a stem
 _STEM_CHAR = re.compile(rf"[{CJK}A-Za-z0-9]")
 
 _NOT_AFTER = {  # a type word followed by these is not the end of a name
     "路": "长队网面口段院子径线灯况演费上程", "街": "道区坊角头巷", "村": "民组委级两庄干落里",
     "社区": "党委工作", "中心": "工作城", "厂": "区房商长家", "园": "区林艺丁", "小区": "楼",
-    "地块": "", "市场": "化主", "片区": "党", "广场": "舞",
+    "城": "市区乡管运中镇", "地块": "", "市场": "化主", "片区": "党", "广场": "舞",
 }
 
 
@@ -242,6 +245,9 @@ class PlaceFinder:
                     continue
                 if k + len(w) == len(stem):
                     return None  # the type word follows a verb: 召开街道, 理清思路
+                if stem[k + len(w):] in ("东", "西", "南", "北", "中"):
+                    k = stem.rfind(w, 0, k)
+                    continue  # 建设西路 is a name, not 建设 + 西路
                 cut = max(cut, k + len(w))
                 break
         cut += len(stem[cut:]) - len(stem[cut:].lstrip("区的了之"))
@@ -335,6 +341,19 @@ class PlaceFinder:
             if any(0 <= m.start() - z.end < 300 for z in zones):
                 name = "CCD" + m.group(1) + "片区"
                 extra.append(_Cand(m.start(), m.end(), name, "zone", 2))
+        # a site named by its stem alone after its full name: 中原万达 (中原万达广场)
+        taken = [(c.start, c.end) for c in chosen + extra]
+        for c in list(chosen):
+            if c.place_type not in ("site", "residential_compound") or c.priority == 3:
+                continue
+            sm = re.search(r"(广场|大厦|酒店|商务楼|佳苑|心苑)$", c.name)
+            stem = c.name[:sm.start()] if sm else ""
+            if len(stem) < 4:
+                continue
+            for m in re.finditer(re.escape(stem) + r"(?=[等、,和与及]|$)", text):
+                if m.start() > c.start and not any(a < m.end() and m.start() < b for a, b in taken):
+                    extra.append(_Cand(m.start(), m.end(), c.name, c.place_type, 2))
+                    taken.append(m.span())
         # 街道 abbreviations after a preposition: 在中西扬帆 → 中原西路街道
         for sd in self.subdistricts:
             stem = sd[:-2] if sd.endswith("街道") else ""
@@ -371,7 +390,7 @@ def _trim_left(stem: str) -> int:
 
 
 def _good_stem(stem: str, suffix: str) -> bool:
-    if not stem or stem in GENERIC_STEMS:
+    if not stem or stem in GENERIC_STEMS or stem + suffix in GENERIC_NAMES:
         return False
     if suffix == "街坊" and stem.isdigit():
         return True
