@@ -325,3 +325,36 @@ def test_recall_against_the_gold_set(shared_reports):
     hit = sum(any(m.start < g["end"] and g["start"] < m.end for m in found[g["report"]])
               for g in gold)
     assert hit / len(gold) >= 0.9
+
+
+def test_series_of_buildings_keeps_the_project():
+    text = "截至9月底，翠湖广场项目3号楼建至12层，5号楼建至9层。"
+    _, ms = run(text, ["翠湖广场"])
+    assert [(m.raw, m.subject) for m in ms] == [("12层", "翠湖广场"), ("9层", "翠湖广场")]
+
+
+def test_word_pointing_back_to_the_park():
+    text = "翠湖产业园已开工。园区建成后，预计入驻企业300余家。"
+    _, ms = run(text, ["翠湖产业园"])
+    assert by_raw(ms, "300余家").subject == "翠湖产业园"
+
+
+def test_count_after_a_list_ending_with_deng_is_about_the_subdistrict():
+    text = "松林公园管理处、市图书馆等5家单位、40余名党员到社区报到。"
+    _, ms = run(text, [("松林公园", "park"), ("市图书馆", "site")])
+    assert [(m.raw, m.subject) for m in ms] == [("5家", "青松街道"), ("40余名", "青松街道")]
+
+
+def test_second_count_after_a_place_shares_its_subject():
+    text = "柏树村8个村民小组120名党员参加清洁。"
+    _, ms = run(text, [("柏树村", "village")])
+    assert [(m.raw, m.subject) for m in ms] == [("8个", "柏树村"), ("120名", "柏树村")]
+
+
+def test_site_named_earlier_in_the_sentence():
+    text = "街道协调解决翠湖产业园融资问题，盘活闲置土地45亩。"
+    _, ms = run(text, [("翠湖产业园", "site")])
+    assert by_raw(ms, "45亩").subject == "翠湖产业园"
+    text2 = "青松街道走访企业，翠湖产业园新增企业3家；全年完成税收2亿元。"
+    _, ms2 = run(text2, [("青松街道", "subdistrict"), ("翠湖产业园", "site")])
+    assert by_raw(ms2, "2亿元").subject == "青松街道"

@@ -187,50 +187,95 @@ _TOPIC_TYPES = {"site", "park", "residential_compound", "zone", "community", "vi
 _SKIP_TYPES = {"district", "metro_line"}
 
 
-def _is_list_member(text: str, places: list[_Place], i: int, num_start: int) -> bool:
-    """Place ``i`` ends a list (A、B…) directly followed by the count: ``A、B等4个``."""
+def _is_list_count(text: str, places: list[_Place], i: int, num_start: int) -> bool:
+    """Place ``i`` ends a list counted by the number: ``A、B4个``, ``A、B等7家``."""
     p = places[i]
     gap = text[p.end:num_start]
-    if not re.fullmatch(r"(?:等|共|这|计)?\s?", gap):
+    if len(gap) <= 15 and re.search(r"等\s?$", gap):
+        return True                                   # "西流湖公园管理处、市委党校等7家"
+    if not re.fullmatch(r"(?:共|这|计)?\s?", gap):
         return False
     return i > 0 and text[places[i - 1].end:p.start] in ("、", "和", "及", "与")
 
 
+_TOPIC_AFTER = re.compile(r"(?:项目)?(?:是|为|位于|:|：|\(|（|占地|总投资|建于|始建于)")
+_LEAD_ADVERB = re.compile(r"(?:目前|截至目前|同时|其中|此外|另外)[,，]?")
+_ANAPHOR = re.compile(r"(?:该|整个)?(?:园区|板块|片区)")
+_ANAPHOR_TYPES = {"园区": (("site", "park", "zone"), "园"), "板块": (("zone",), ""),
+                  "片区": (("zone",), "")}
+_SERIES = re.compile(r"\d+号楼|[A-Z]\d+地块|其中")
+
+
 def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence: tuple[int, int],
-             num_start: int, num_end: int, fallback: tuple[str, str]) -> tuple[str, str, int]:
-    """(subject, subject_type, end of the subject in the clause or the clause start)."""
-    ends = [p.start for p in places]
+             num_start: int, num_end: int, fallback: tuple[str, str],
+             prev: tuple | None = None, qty_starts: Sequence[int] = ()) -> tuple[str, str, int]:
+    """(subject, subject_type, where the label may start).
+
+    ``prev`` is ``(end, subject, subject_type, clause_start, from_place)`` of the previous
+    quantity of the same sentence, or None.
+    """
+    starts = [p.start for p in places]
     # "总投资约50亿元的…园区芝麻街产业园": a quantity modifying the place named after it
     m = re.match(r"[^，。；、,;]{0,14}?的", text[num_end:clause[1]])
     if m:
         after = num_end + m.end()
-        for p in places[bisect.bisect_left(ends, after):]:
+        for p in places[bisect.bisect_left(starts, after):]:
             if p.start >= min(clause[1], after + 20):
                 break
             if p.place_type not in _SKIP_TYPES and p.place_type != "subdistrict":
                 return p.name, p.place_type, clause[0]
-    hi = bisect.bisect_left(ends, num_start)
-    for i in range(hi - 1, -1, -1):
+    # the nearest place before the number in the same clause
+    for i in range(bisect.bisect_left(starts, num_start) - 1, -1, -1):
         p = places[i]
         if p.start < clause[0]:
             break
         if p.end > num_start or p.place_type in _SKIP_TYPES:
             continue
-        if _is_list_member(text, places, i, num_start):
+        if prev is not None and prev[3] == clause[0] and p.end <= prev[0]:
+            return prev[1], prev[2], prev[0]           # "西岗村13个小组400名党员": same subject
+        if _is_list_count(text, places, i, num_start):
             return fallback[0], fallback[1], p.end
         return p.name, p.place_type, p.end
-    # the place the sentence opens with (its topic)
-    head = text[sentence[0]:clause[0]]
-    lead = re.match(r"(?:(?:目前|截至目前|同时|其中|此外)[，,]?)?", head).end() + sentence[0]
-    for p in places:
-        if p.start < sentence[0]:
-            continue
-        if p.start > lead + 1 or p.start >= clause[0]:
-            break
-        if p.place_type in _TOPIC_TYPES and p.place_type != "subdistrict":
-            after = text[p.end:p.end + 3]
-            if p.start == lead or re.match(r"(?:项目)?(?:是|为|位于|：|:|，|,|（|\(|占地|总投资|共|已|建于)", after):
+    # "…1号楼建至17层，2号楼建至16层": a series continues the previous clause's subject
+    body = text[clause[0]:num_start]
+    if prev is not None and prev[4] and _SERIES.match(body):
+        return prev[1], prev[2], clause[0]
+    if prev is not None and prev[4] and prev[3] == clause[0]:
+        return prev[1], prev[2], prev[0]
+    # "园区整体运营后…", "板块内已落地项目…": a word that points back to a park or zone
+    semi = max(text.rfind(";", sentence[0], clause[0]), text.rfind("；", sentence[0], clause[0]))
+    lo = max(sentence[0], semi + 1)
+    ana = _ANAPHOR.search(text, lo, num_start)
+    if ana:
+        heads = _ANAPHOR_TYPES[ana.group(0)[-2:]]
+        for p in reversed(places[:bisect.bisect_left(starts, ana.start())]):
+            if p.start < ana.start() - 1200:
+                break
+            if p.place_type in heads[0] and (not heads[1] or heads[1] in p.name):
                 return p.name, p.place_type, clause[0]
+    # the nearest site before the number in an earlier clause of the sentence, unless the
+    # 街道 is named after it ("协调解决X园…的问题，有效盘活了122.3亩")
+    # ("；" ends the search; a place that already had a quantity of its own is not reused)
+    for p in reversed(places[bisect.bisect_left(starts, lo):bisect.bisect_left(starts, clause[0])]):
+        k = bisect.bisect_left(qty_starts, p.end)
+        if p.place_type == "subdistrict" or (k < len(qty_starts) and qty_starts[k] < clause[0]):
+            break
+        if p.place_type in ("site", "zone", "park"):
+            return p.name, p.place_type, clause[0]
+    # the topic of the sentence: a clause that opens with a place (中原小微企业园是…，占地…)
+    clause_starts = [sentence[0]] + [i + 1 for i in range(sentence[0], clause[0])
+                                     if text[i] in CLAUSE_END]
+    for k, cs in enumerate(reversed(clause_starts)):
+        lead = cs + (_LEAD_ADVERB.match(text, cs).end() - cs if _LEAD_ADVERB.match(text, cs) else 0)
+        j = bisect.bisect_left(starts, lead)
+        if j >= len(places) or places[j].start != lead or places[j].start >= clause[0]:
+            continue
+        p = places[j]
+        if p.place_type not in _TOPIC_TYPES or p.place_type == "subdistrict":
+            continue
+        sentence_opening = cs == sentence[0]
+        if sentence_opening or _TOPIC_AFTER.match(text, p.end):
+            return p.name, p.place_type, clause[0]
     return fallback[0], fallback[1], clause[0]
 
 
@@ -284,9 +329,12 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     found = [(a, b, q, None) for a, b, q in find_quantities(text)]
     found += _events(text, [(a, b) for a, b, _, _ in found])
     found.sort(key=lambda f: f[0])
+    qty_starts = [f[0] for f in found]
 
     out: list[Metric] = []
     last_end: int | None = None
+    last_sentence = last_clause = -1
+    last_from_place = False
     for a, b, q, event_label in found:
         si = max(bisect.bisect_right(sent_starts, a) - 1, 0)
         sentence = sentences[si] if sentences else (0, len(text))
@@ -296,7 +344,11 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         art = arts[max(bisect.bisect_right(art_starts, oa) - 1, 0)] if arts else None
         sd = getattr(art, "subdistrict", "") or ""
         fallback = (sd or getattr(art, "district", "") or "", "subdistrict" if sd else "district")
-        subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback)
+        prev = None
+        if out and last_end is not None and last_sentence == sentence[0]:
+            prev = (last_end, out[-1].subject, out[-1].subject_type, last_clause, last_from_place)
+        subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback, prev,
+                                              qty_starts)
         # labels start after the previous quantity in the same clause
         prev_end = max([e for s, e, *_ in found if clause[0] <= s and e <= a] + [label_from, clause[0]])
         prev_end = max([e for s, e, _ in periods if clause[0] <= s and e <= a] + [prev_end])
@@ -311,5 +363,6 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
                           raw=text[a:b], qualifier=q.qualifier, period=period,
                           start=oa, end=ob, sentence=text[sentence[0]:sentence[1]].strip(),
                           high=q.high))
-        last_end = b
+        last_end, last_sentence, last_clause = b, sentence[0], clause[0]
+        last_from_place = (subject, stype) != fallback
     return out
