@@ -115,7 +115,7 @@ def test_along_a_road_identical_to_local(client):
 
 def test_spatially_partitioned_input_skips_far_partitions_and_finds_the_same():
     located = SITES.dropna(subset=["geometry"])
-    by_lon = located.iloc[np.argsort(located.geometry.x.to_numpy(), kind="stable")]
+    by_lon = located.iloc[np.argsort(located.geometry.x.to_numpy(), kind="stable")].reset_index(drop=True)
     ddf = scale.to_dask(by_lon, npartitions=6)    # six north–south strips
     ddf.calculate_spatial_partitions()
     target = Point(113.66, 34.80)
