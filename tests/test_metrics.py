@@ -358,3 +358,60 @@ def test_site_named_earlier_in_the_sentence():
     text2 = "青松街道走访企业，翠湖产业园新增企业3家；全年完成税收2亿元。"
     _, ms2 = run(text2, [("青松街道", "subdistrict"), ("翠湖产业园", "site")])
     assert by_raw(ms2, "2亿元").subject == "青松街道"
+
+
+# A made-up report (names and numbers invented for this test), annotated by hand before the
+# extractor ever ran on it: (surface, value, unit, subject).
+UNSEEN = """中原区青枫街道办事处 实干笃行谱新篇
+
+青枫街道位于中原区西北部，辖区面积约6.8平方公里，下辖松涛、竹影、梅岭3个社区和枫林村。
+
+今年以来，街道完成固定资产投资3.2亿元，新增市场主体410余家。枫林数字产业园总投资12亿元，占地86亩，已有28家企业签约入驻，预计2025年底前全面建成。松涛小区改造总面积4.6万平方米，惠及居民1200户。梅岭路全长1.8公里，6月底完成提升。
+
+上半年，街道新增城镇就业652人，发放各类救助资金近90万元，居民医保参保率达98.5%。截至5月底，累计清理违规广告牌300余处，拆除违建约3500平方米。
+"""
+UNSEEN_GOLD = [
+    ("约6.8平方公里", 6.8e6, "平方米", "青枫街道"), ("3个", 3, "个", "青枫街道"),
+    ("3.2亿元", 3.2e8, "元", "青枫街道"), ("410余家", 410, "家", "青枫街道"),
+    ("12亿元", 1.2e9, "元", "枫林数字产业园"), ("86亩", 86 * 666.67, "平方米", "枫林数字产业园"),
+    ("28家", 28, "家", "枫林数字产业园"), ("2025年底前全面建成", 2025, "年", "枫林数字产业园"),
+    ("4.6万平方米", 46000, "平方米", "松涛小区"), ("1200户", 1200, "户", "松涛小区"),
+    ("1.8公里", 1800, "米", "梅岭路"), ("6月底完成", 6, "月", "梅岭路"),
+    ("652人", 652, "人", "青枫街道"), ("近90万元", 9e5, "元", "青枫街道"),
+    ("达98.5%", 98.5, "%", "青枫街道"), ("300余处", 300, "处", "青枫街道"),
+    ("约3500平方米", 3500, "平方米", "青枫街道"),
+]
+
+
+def test_unseen_report_with_hand_made_places():
+    places = [("枫林数字产业园", "site"), ("松涛小区", "residential_compound"), ("梅岭路", "road"),
+              ("松涛", "community"), ("竹影", "community"), ("梅岭", "community"),
+              ("枫林村", "village"), ("青枫街道", "subdistrict")]
+    mentions = []
+    for name, kind in places:
+        for m in re.finditer(re.escape(name), UNSEEN):
+            if not any(o.start <= m.start() < o.end for o in mentions):
+                mentions.append(SimpleNamespace(report="fixture.txt", name=name, place_type=kind,
+                                                start=m.start(), end=m.end()))
+    rep = FakeReport(UNSEEN)
+    ms = extract_metrics(rep, [article("青枫街道")], mentions)
+    got = {m.raw: m for m in ms}
+    assert sorted(got) == sorted(g[0] for g in UNSEEN_GOLD)
+    for raw, value, unit, subject in UNSEEN_GOLD:
+        m = got[raw]
+        assert (m.value, m.unit, m.subject) == (pytest.approx(value), unit, subject), raw
+    assert got["652人"].period == "上半年" and got["300余处"].period == "截至5月底"
+
+
+@pytest.mark.integration
+def test_unseen_report_through_the_whole_extractor(tmp_path):
+    """The same made-up report through corpus + place finder + metrics (no hand-made places)."""
+    extract = pytest.importorskip("reportatlas.extract")
+    path = tmp_path / "qingfeng.txt"
+    path.write_text(UNSEEN, encoding="utf-8")
+    result = extract.extract([path])
+    got = {m.raw: m for m in result.metrics}
+    assert set(got) >= {g[0] for g in UNSEEN_GOLD}
+    right = [raw for raw, _, _, subject in UNSEEN_GOLD if got[raw].subject == subject]
+    assert len(right) / len(UNSEEN_GOLD) >= 0.85, \
+        [(raw, got[raw].subject) for raw, *_ in UNSEEN_GOLD if raw not in right]

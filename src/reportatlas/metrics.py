@@ -41,7 +41,8 @@ QUOTES = {"“": "”", "《": "》", "「": "」", "\"": "\""}
 _LEAD = re.compile(r"^(?:其中|目前|截至目前|已经|已|共计|共|累计|合计|总计|先后|全年|今年|"
                    r"上半年|下半年|同时|并|还|又|达到|完成|实现|现有|拥有|"
                    r"辖区|该街道|街道|共有|均|全部|分别|相继|积极|及时|成功|初步|基本)+")
-_TRAIL = re.compile(r"(?:约|近|超过|超|逾|达到|达|共|累计|计|为|了|有|至|近|已|的|到)+$")
+_TRAIL = re.compile(r"(?:约|近|超过|超|逾|达到|达|共计|共|累计|计|为|了|有|至|近|已|的|到|完成|实现|"
+                    r"保持在|保持|总计|合计)+$")
 
 PERIOD_RE = re.compile(
     r"截至(?:目前|\d{4}年)?(?:\d{1,2}月(?:底|末|份)?)?"
@@ -55,6 +56,8 @@ YEAR_EVENT_RE = re.compile(
 MONTH_EVENT_RE = re.compile(
     r"(?P<pre>今年|明年)?(?P<month>\d{1,2})月(?P<when>底|末|上旬|中旬|下旬|前)?(?:前)?"
     r"(?P<verb>完工|开工建设|开工|完成|竣工|建成|交付|投用|投运)")
+# what follows "三项", "六个" … when the count is a figure of speech, not a statistic
+_RHETORIC = r"措施|规定|重点|工作|底线|聚焦|原则|要求|理念|机制|方面|举措|精神|目标"
 _EXCLUDED_AFTER = ("号", "岁", "周年", "届", "级", "千伏", "点", "批次")
 
 
@@ -118,6 +121,8 @@ def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
     if num and not num[0].isdigit():                       # a Chinese numeral
         if num in ("一", "千", "百") or m.group("unit") == "期":
             return False
+        if re.match(_RHETORIC, text[m.end("unit"):m.end("unit") + 3]):
+            return False                                   # 三项措施, 八项规定, 六个聚焦
         if m.group("pre") is None and re.match(r"[一二三四五六七八九两][^\d，。、；]{1,3}[一二三四五六七八九两]",
                                                text[a:a + 6]):
             return False                                   # 一街一色, 三跨三保 …
@@ -245,7 +250,10 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     # "园区整体运营后…", "板块内已落地项目…": a word that points back to a park or zone
     semi = max(text.rfind(";", sentence[0], clause[0]), text.rfind("；", sentence[0], clause[0]))
     lo = max(sentence[0], semi + 1)
-    ana = _ANAPHOR.search(text, lo, num_start)
+    ana = next((a for a in _ANAPHOR.finditer(text, lo, num_start)    # not inside a name
+                if not any(p.start <= a.start() < p.end for p in places[max(
+                    bisect.bisect_left(starts, a.start()) - 3, 0):bisect.bisect_right(starts, a.end())])),
+               None)
     if ana:
         heads = _ANAPHOR_TYPES[ana.group(0)[-2:]]
         for p in reversed(places[:bisect.bisect_left(starts, ana.start())]):
@@ -279,16 +287,29 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     return fallback[0], fallback[1], clause[0]
 
 
+_VERBS = ("建立", "设立", "组建", "成立", "新增", "新建", "建成", "发放", "清理", "整治", "引进",
+          "签订", "选拔出", "选派", "聘用", "配备", "慰问", "帮扶", "划分出", "划分", "创立", "办理",
+          "下发", "发动", "抽调", "收集", "梳理", "组织", "召开", "开展", "动员", "涉及", "规范",
+          "拆除", "化解", "消除", "张贴", "悬挂", "发布", "认定", "指导", "帮助", "入驻", "签约",
+          "落地", "服务", "培训", "接访", "收到", "派发", "解决", "上移", "出动", "投入", "完成")
+
+
 def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool) -> str:
+    """A short label from the words before the number (and, for counts, the noun after it)."""
     before = text[a:num_start]
-    before = re.sub(r"[“”《》「」]", "", re.split(r"[、（）()]", before)[-1])
+    before = re.sub(r"[“”《》「」]", "", re.split(r"[、（）()\s]", before)[-1])
     before = _LEAD.sub("", before)
+    verb = next((v for v in _VERBS if before.endswith(v)), None) if count else None
     before = _TRAIL.sub("", before)
+    if "的" in before[:-2]:                       # "符合条件的扶持对象" → 扶持对象
+        before = before.rsplit("的", 1)[1]
+    if len(before) >= 4 and before[0] in "对为在与向将把给":
+        before = before[1:]
     before = before[-10:]
-    if count and len(before) <= 2:
+    if count:
         m = re.match(r"[^\s，。；、：,;:（(“”的]{1,8}", text[num_end:b])
-        if m:
-            before = before + m.group(0)
+        if m and (len(before) <= 2 or verb):
+            before = (verb or before) + m.group(0)
     return before.strip() or "数量"
 
 
