@@ -1,0 +1,408 @@
+"""Spatial queries: pure functions checked against brute force, the atlas API, the CLI and SQL.
+
+Brute force here is deliberately independent of the code under test: geodesic distances
+with pyproj.Geod (ellipsoid, no projection) and a hand-written ray-casting point-in-polygon
+test.  EPSG:4547 has ~16 ppm scale error around Zhengzhou, so distances agree to 0.05 %.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fake_atlas import make_atlas
+from reportatlas import query
+from reportatlas.cli import main
+from reportatlas.errors import NotFoundError, QueryError
+
+REL = 5e-4  # relative agreement of EPSG:4547 distances with geodesic ones
+
+
+@pytest.fixture(autouse=True)
+def no_gazetteer(tmp_path_factory, monkeypatch):
+    """Resolve names in the test atlas only: the real gazetteer covers the same coordinates."""
+    empty = tmp_path_factory.mktemp("nogazetteer")
+    monkeypatch.setenv("REPORTATLAS_GEODATA", str(empty))
+    return empty
+
+
+@pytest.fixture()
+def atlas(tmp_path) -> Path:
+    return make_atlas(tmp_path / "atlas")
+
+
+def random_points(seed: int, n: int = 200):
+    import geopandas as gpd
+
+    rng = np.random.default_rng(seed)
+    lon = 113.60 + rng.uniform(-0.05, 0.05, n)
+    lat = 34.75 + rng.uniform(-0.04, 0.04, n)
+    return gpd.GeoDataFrame({"name": [f"p{i:03d}" for i in range(n)]},
+                            geometry=gpd.points_from_xy(lon, lat), crs=4326)
+
+
+def geod_dist(lon1, lat1, lon2, lat2) -> float:
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2]
+
+
+def point_to_segment_geod(px, py, ax, ay, bx, by, steps: int = 2000) -> float:
+    """Shortest geodesic distance from P to segment AB by sampling AB densely."""
+    t = np.linspace(0.0, 1.0, steps + 1)
+    from pyproj import Geod
+
+    g = Geod(ellps="WGS84")
+    xs, ys = ax + (bx - ax) * t, ay + (by - ay) * t
+    return float(np.min(g.inv(np.full_like(xs, px), np.full_like(ys, py), xs, ys)[2]))
+
+
+def ray_cast(x: float, y: float, ring) -> bool:
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1]):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+# -- distances ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, metres", [("500m", 500), ("1km", 1000), ("1.5 公里", 1500), ("300米", 300),
+                                          ("2千米", 2000), ("１２０米", 120), (250, 250), ("0.5KM", 500)])
+def test_parse_distance(text, metres):
+    assert query.parse_distance(text) == pytest.approx(metres)
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "-5m", "5 miles", "1e3m", "m500"])
+def test_parse_distance_rejects_bad_input(bad):
+    with pytest.raises(QueryError):
+        query.parse_distance(bad)
+
+
+@given(st.floats(min_value=0, max_value=1e5, allow_nan=False), st.sampled_from(["m", "km", "米", "公里"]))
+def test_parse_distance_roundtrip(value, unit):
+    factor = 1000 if unit in ("km", "公里") else 1
+    assert query.parse_distance(f"{value:.3f}{unit}") == pytest.approx(round(value, 3) * factor)
+
+
+# -- pure functions against brute force ---------------------------------------------------------
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_near_matches_geodesic_brute_force(seed):
+    from shapely.geometry import Point
+
+    pts = random_points(seed)
+    tx, ty, radius = 113.601, 34.749, 1800.0
+    found = query.near(pts, Point(tx, ty), radius)
+    got = dict(zip(found["name"], found["distance_m"]))
+    truth = {n: geod_dist(tx, ty, g.x, g.y) for n, g in zip(pts["name"], pts.geometry)}
+    for name, d in truth.items():
+        if d < radius * (1 - REL):
+            assert name in got, f"{name} at {d:.1f} m missing"
+        elif d > radius * (1 + REL):
+            assert name not in got, f"{name} at {d:.1f} m should be out"
+    for name, d in got.items():
+        assert d == pytest.approx(truth[name], rel=REL, abs=0.05)
+    assert list(found["distance_m"]) == sorted(found["distance_m"])
+    assert len(got) > 5  # the radius catches a real sample
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_along_matches_brute_force_distance_to_segment(seed):
+    from shapely.geometry import LineString
+
+    pts = random_points(seed, n=120)
+    a, b = (113.57, 34.73), (113.63, 34.77)
+    found = query.along(pts, LineString([a, b]), 600)
+    got = dict(zip(found["name"], found["distance_m"]))
+    for name, g in zip(pts["name"], pts.geometry):
+        d = point_to_segment_geod(g.x, g.y, *a, *b)
+        if d < 600 - 3:
+            assert name in got and got[name] == pytest.approx(d, rel=2e-3, abs=2.0)  # straight in degrees vs in EPSG:4547
+        elif d > 600 + 3:
+            assert name not in got
+
+
+def test_along_needs_a_line():
+    from shapely.geometry import Point
+
+    with pytest.raises(QueryError, match="road line"):
+        query.along(random_points(1), Point(113.6, 34.75), 100)
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_contains_matches_ray_casting(seed):
+    from shapely.geometry import Polygon
+
+    ring = [(113.57, 34.72), (113.63, 34.73), (113.64, 34.78), (113.60, 34.76), (113.56, 34.77)]
+    pts = random_points(seed)
+    found = set(query.contains(pts, Polygon(ring))["name"])
+    truth = {n for n, g in zip(pts["name"], pts.geometry) if ray_cast(g.x, g.y, ring)}
+    assert found == truth and truth
+
+
+def test_contains_needs_an_area():
+    from shapely.geometry import Point
+
+    with pytest.raises(QueryError, match="area"):
+        query.contains(random_points(1), Point(113.6, 34.75))
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+def test_nearest_matches_geodesic_ranking(seed):
+    from shapely.geometry import Point
+
+    pts = random_points(seed)
+    found = query.nearest(pts, Point(113.6, 34.75), 7)
+    ranked = sorted(((geod_dist(113.6, 34.75, g.x, g.y), n) for n, g in zip(pts["name"], pts.geometry)))
+    assert list(found["name"]) == [n for _, n in ranked[:7]]
+    assert list(found["distance_m"]) == pytest.approx([d for d, _ in ranked[:7]], rel=REL)
+
+
+def test_nearest_rejects_bad_k():
+    from shapely.geometry import Point
+
+    with pytest.raises(QueryError):
+        query.nearest(random_points(1), Point(113.6, 34.75), 0)
+
+
+def test_which_returns_covering_areas_smallest_first():
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    areas = gpd.GeoDataFrame({"name": ["大", "中", "别处"]},
+                             geometry=[box(113.5, 34.7, 113.7, 34.8), box(113.58, 34.74, 113.62, 34.76),
+                                       box(113.0, 34.0, 113.1, 34.1)], crs=4326)
+    assert list(query.which(Point(113.6, 34.75), areas)["name"]) == ["中", "大"]
+    assert list(query.which(Point(113.65, 34.71), areas)["name"]) == ["大"]
+    assert query.which(Point(112.0, 34.0), areas).empty
+
+
+def test_aggregate_metrics_matches_loop():
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    rows = [{"subdistrict": rng.choice(["甲", "乙", "丙"]), "metric": rng.choice(["总投资", "面积"]),
+             "value": float(rng.integers(1, 1000)) * 1e4, "unit": "元"} for _ in range(60)]
+    frame = pd.DataFrame(rows)
+    for stat in ("sum", "count", "mean"):
+        got = query.aggregate(frame, by="subdistrict", metric="总投资", stat=stat)
+        for sub in ("甲", "乙", "丙"):
+            vals = [r["value"] for r in rows if r["subdistrict"] == sub and r["metric"] == "总投资"]
+            want = {"sum": sum(vals), "count": len(vals), "mean": sum(vals) / len(vals)}[stat]
+            assert got.loc[got["subdistrict"] == sub, "value"].item() == pytest.approx(want)
+
+
+def test_aggregate_features_by_area_polygons():
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    areas = gpd.GeoDataFrame({"name": ["西", "东", "空"]},
+                             geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)], crs=4326)
+    feats = gpd.GeoDataFrame({"total_investment_yuan": [1.0, 2.0, 4.0, None]},
+                             geometry=[Point(0.5, 0.5), Point(0.2, 0.2), Point(1.5, 0.5), Point(1.6, 0.6)], crs=4326)
+    got = query.aggregate(feats, areas, metric="total_investment_yuan", stat="sum").set_index("subdistrict")
+    assert got.loc["西", "value"] == 3.0 and got.loc["东", "value"] == 4.0 and got.loc["空", "value"] == 0.0
+    assert got.loc["西", "n"] == 2 and got.loc["空", "n"] == 0
+
+
+def test_aggregate_unknown_metric_suggests():
+    import pandas as pd
+
+    frame = pd.DataFrame([{"subdistrict": "甲", "metric": "总投资", "value": 1.0, "unit": "元"}])
+    with pytest.raises(NotFoundError, match="总投资"):
+        query.aggregate(frame, metric="投资额")
+    with pytest.raises(QueryError):
+        query.aggregate(frame, metric="总投资", stat="median")
+
+
+def test_unknown_engine_is_refused():
+    from shapely.geometry import Point
+
+    with pytest.raises(QueryError, match="engine"):
+        query.near(random_points(1), Point(113.6, 34.75), 100, engine="spark")
+
+
+def test_dask_engine_gives_the_same_rows():
+    pytest.importorskip("dask_geopandas")
+    from shapely.geometry import Point
+
+    pts = random_points(12, n=80)
+    local = query.near(pts, Point(113.6, 34.75), 1500)
+    dask = query.near(pts, Point(113.6, 34.75), 1500, engine="dask")
+    assert list(dask["name"]) == list(local["name"])
+    assert list(dask["distance_m"]) == pytest.approx(list(local["distance_m"]))
+
+
+# -- atlas API -----------------------------------------------------------------------------------
+def test_atlas_queries_on_small_atlas(atlas):
+    from reportatlas import query_atlas as qa
+
+    a = qa.Atlas(atlas)
+    tgt, found = qa.near(a, "一号园", within="1km", layers=["sites"])
+    assert tgt.id == "site:一号园" and found.empty  # 二号园 is ~1.15 km away
+    _, found = qa.near(a, "一号园", within="1.2km", layers=["sites"])
+    assert list(found["name"]) == ["二号园"]
+    _, found = qa.contains(a, "甲街道", layers=["sites"])
+    assert set(found["name"]) == {"一号园", "二号园"}
+    _, found = qa.along(a, "road:测试路", within="100m")
+    assert "三号楼" in set(found["name"]) and "一号园" not in set(found["name"])
+    _, found = qa.which(a, "113.587,34.747")
+    assert list(found["name"]) == ["小公园", "甲街道"]
+    _, found = qa.nearest(a, "三号楼", k=1, layers=["sites"])
+    assert list(found["name"]) == ["二号园"]
+
+
+def test_lat_lon_order_is_detected(atlas):
+    from reportatlas import query_atlas as qa
+
+    tgt = qa.Atlas(atlas).resolve("34.75, 113.61")
+    assert (tgt.geometry.x, tgt.geometry.y) == (113.61, 34.75) and tgt.notes
+
+
+def test_aggregate_fills_subdistrict_from_feature(atlas):
+    from reportatlas import query_atlas as qa
+
+    table = qa.aggregate(qa.Atlas(atlas), metric="总投资").set_index("subdistrict")
+    # 二号园's metric row has no 街道; the feature says 甲街道
+    assert table.loc["甲街道", "value"] == 4e8 and table.loc["乙街道", "value"] == 5e8
+
+
+def test_unknown_place_suggests_close_names(atlas):
+    from reportatlas import query_atlas as qa
+
+    with pytest.raises(NotFoundError) as err:
+        qa.Atlas(atlas).resolve("一号")
+    assert "一号园" in err.value.suggestions
+
+
+# -- command line --------------------------------------------------------------------------------
+def run(capsys, *args) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_near_table_csv_geojson(atlas, capsys):
+    code, out, _ = run(capsys, "query", "near", "一号园", "--within", "1.2km", "--layer", "sites", "--atlas", str(atlas))
+    assert code == 0 and "二号园" in out and "1,15" in out
+    code, out, _ = run(capsys, "query", "near", "一号园", "--within", "1.2km", "--layer", "sites",
+                       "--atlas", str(atlas), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["name"] for r in rows] == ["二号园"] and 1100 < float(rows[0]["distance_m"]) < 1200
+    code, out, _ = run(capsys, "query", "contains", "甲街道", "--atlas", str(atlas), "--format", "geojson")
+    fc = json.loads(out)
+    assert fc["type"] == "FeatureCollection"
+    assert {f["properties"]["name"] for f in fc["features"]} >= {"一号园", "二号园", "测试路"}
+
+
+def test_cli_which_and_aggregate(atlas, capsys):
+    code, out, _ = run(capsys, "query", "which", "二号园", "--atlas", str(atlas))
+    assert code == 0 and "甲街道" in out and "乙街道" not in out
+    code, out, _ = run(capsys, "query", "aggregate", "--metric", "总投资", "--stat", "count",
+                       "--atlas", str(atlas), "--format", "csv")
+    rows = {r["subdistrict"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert float(rows["甲街道"]["count"]) == 2 and float(rows["乙街道"]["count"]) == 1
+
+
+def test_cli_map_is_offline_and_escaped(atlas, capsys, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    evil = gpd.GeoDataFrame({"id": ["site:x"], "name": ["<img src=x onerror=alert(1)>"]},
+                            geometry=[Point(113.588, 34.748)], crs=4326)
+    evil.to_file(atlas, layer="sites", driver="GPKG", mode="a")
+    out_html = tmp_path / "out" / "near.html"
+    code, _, err = run(capsys, "query", "near", "一号园", "--within", "500m", "--atlas", str(atlas), "--map", str(out_html))
+    assert code == 0, err
+    page = out_html.read_text(encoding="utf-8")
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+    assert 'src="http' not in page and 'href="http' not in page
+    assert "L.map(" in page and "L.circleMarker(" in page
+
+
+@pytest.mark.parametrize("args, message", [
+    (["near", "无此地", "--within", "1km"], "unknown place"),
+    (["near", "一号", "--within", "1km"], "一号园"),
+    (["near", "一号园", "--within", "far"], "distance"),
+    (["along", "一号园", "--within", "100m"], "road line"),
+    (["contains", "测试路"], "area"),
+    (["which", "200,100"], "lon,lat"),
+    (["nearest", "一号园", "--layer", "nolayer"], "no layer"),
+    (["aggregate", "--metric", "人口"], "no metric"),
+])
+def test_cli_bad_input_is_one_line(atlas, capsys, args, message):
+    code, out, err = run(capsys, "query", *args, "--atlas", str(atlas))
+    assert code != 0
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_missing_or_broken_atlas(tmp_path, capsys):
+    code, _, err = run(capsys, "query", "near", "x", "--within", "1km", "--atlas", str(tmp_path / "none.gpkg"))
+    assert code != 0 and "no atlas" in err
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(b"\x00\x01binary")
+    code, _, err = run(capsys, "query", "which", "113.6,34.7", "--atlas", str(junk))
+    assert code != 0 and "not a GeoPackage" in err
+    code, _, err = run(capsys, "query", "sql", "SELECT 1", "--atlas", str(junk))
+    assert code != 0 and len(err.strip().splitlines()) == 1
+
+
+# -- SQL ---------------------------------------------------------------------------------------
+def test_sql_spatial_query(atlas, capsys):
+    code, out, err = run(capsys, "query", "sql",
+                         "SELECT s.name FROM sites s JOIN areas a ON ST_Within(s.geom, a.geom) "
+                         "WHERE a.name = '乙街道' ORDER BY 1", "--atlas", str(atlas), "--format", "csv")
+    assert code == 0, err
+    assert out.splitlines() == ["name", "三号楼"]
+    code, out, _ = run(capsys, "query", "sql", "WITH t AS (SELECT metric, sum(value) v FROM metrics GROUP BY 1) "
+                       "SELECT * FROM t ORDER BY v DESC", "--atlas", str(atlas), "--format", "jsonl")
+    first = json.loads(out.splitlines()[0])
+    assert first == {"metric": "总投资", "v": 9e8}
+
+
+def test_sql_geojson_output(atlas, capsys):
+    code, out, _ = run(capsys, "query", "sql", "SELECT name, geom FROM roads", "--atlas", str(atlas), "--format", "geojson")
+    fc = json.loads(out)
+    assert fc["features"][0]["geometry"]["type"] == "LineString"
+    assert fc["features"][0]["properties"] == {"name": "测试路"}
+
+
+WRITES = [
+    "INSERT INTO sites (name) VALUES ('x')", "UPDATE sites SET name = 'x'", "DELETE FROM sites",
+    "CREATE TABLE t AS SELECT 1", "DROP TABLE sites", "COPY sites TO 'out.csv'", "ATTACH 'x.db' AS x",
+    "PRAGMA enable_profiling", "SET threads = 1", "INSTALL spatial", "SELECT 1; DELETE FROM sites",
+    "CALL pragma_version()", "EXPORT DATABASE 'dump'",
+]
+
+
+@pytest.mark.parametrize("statement", WRITES)
+def test_sql_refuses_writes_and_leaves_atlas_unchanged(atlas, capsys, statement, tmp_path, monkeypatch):
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    before = hashlib.sha256(atlas.read_bytes()).hexdigest()
+    code, out, err = run(capsys, "query", "sql", statement, "--atlas", str(atlas))
+    assert code != 0 and len(err.strip().splitlines()) == 1
+    assert hashlib.sha256(atlas.read_bytes()).hexdigest() == before
+    assert not any(workdir.iterdir())  # nothing written where we run either
+
+
+def test_sql_cannot_read_other_files(atlas, capsys):
+    code, _, err = run(capsys, "query", "sql", "SELECT * FROM read_csv('/etc/passwd')", "--atlas", str(atlas))
+    assert code != 0 and "Traceback" not in err
+
+
+def test_sql_error_is_one_line_without_traceback(atlas):
+    proc = subprocess.run([sys.executable, "-m", "reportatlas", "query", "sql", "SELEC name FROM sites",
+                           "--atlas", str(atlas)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "SQL" in proc.stderr
