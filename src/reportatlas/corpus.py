@@ -216,7 +216,8 @@ def _column_breaks(text: str, lines: list[tuple[int, int]]) -> dict[int, int]:
             last = prev_line[-1]
             if last in TERMINAL or last in "”」）)" and len(prev_line) < 30:
                 continue
-            if len(prev_line) >= 30 and (len(next_line) >= 30 or next_line[0] in "”」）)，,、。"):
+            if len(prev_line) >= 30 and (len(next_line) >= 30 or next_line[-1] in TERMINAL | {"。"}
+                                         or next_line[0] in "”」）)，,、。"):
                 joins[a] = b
     return joins
 
