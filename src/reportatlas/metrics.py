@@ -307,7 +307,7 @@ def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool)
         before = before[1:]
     before = before[-10:]
     if count:
-        m = re.match(r"[^\s，。；、：,;:（(“”的]{1,8}", text[num_end:b])
+        m = re.match(r"[^\s，。；、：,;:（(“”的和及]{1,8}", text[num_end:b])
         if m and (len(before) <= 2 or verb):
             before = (verb or before) + m.group(0)
     return before.strip() or "数量"
@@ -346,6 +346,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     arts = sorted(articles, key=lambda a: a.start)
     art_starts = [a.start for a in arts]
     periods = [(m.start(), m.end(), m.group(0)) for m in PERIOD_RE.finditer(text)]
+    period_starts = [p[0] for p in periods]
 
     found = [(a, b, q, None) for a, b, q in find_quantities(text)]
     found += _events(text, [(a, b) for a, b, _, _ in found])
@@ -356,7 +357,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     last_end: int | None = None
     last_sentence = last_clause = -1
     last_from_place = False
-    for a, b, q, event_label in found:
+    for k, (a, b, q, event_label) in enumerate(found):
         si = max(bisect.bisect_right(sent_starts, a) - 1, 0)
         sentence = sentences[si] if sentences else (0, len(text))
         ci = max(bisect.bisect_right(clause_starts, a) - 1, 0)
@@ -364,19 +365,24 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         oa, ob = report.to_original(a, b)
         art = arts[max(bisect.bisect_right(art_starts, oa) - 1, 0)] if arts else None
         sd = getattr(art, "subdistrict", "") or ""
-        fallback = (sd or getattr(art, "district", "") or "", "subdistrict" if sd else "district")
+        district = getattr(art, "district", "") or ""
+        fallback = (sd or district, "subdistrict" if sd else ("district" if district else ""))
         prev = None
         if out and last_end is not None and last_sentence == sentence[0]:
             prev = (last_end, out[-1].subject, out[-1].subject_type, last_clause, last_from_place)
         subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback, prev,
                                               qty_starts)
         # labels start after the previous quantity in the same clause
-        prev_end = max([e for s, e, *_ in found if clause[0] <= s and e <= a] + [label_from, clause[0]])
-        prev_end = max([e for s, e, _ in periods if clause[0] <= s and e <= a] + [prev_end])
+        # (and after a period written before it: "1至5月份已完成财税…")
+        in_sentence = [p for p in periods[bisect.bisect_left(period_starts, sentence[0]):
+                                          bisect.bisect_left(period_starts, a)] if p[1] <= a]
+        prev_end = max([label_from, clause[0]] + [e for s, e, _ in in_sentence if s >= clause[0]])
+        if k and clause[0] <= found[k - 1][0] and found[k - 1][1] <= a:
+            prev_end = max(prev_end, found[k - 1][1])
         label = event_label or _label(text, prev_end, clause[1], a, b, q.kind == "count")
         if label == "数量" and out and last_end is not None and text[last_end:a] in ("", "、", "，"):
             label = out[-1].metric            # 6户8人, 403人、93780元: the same label
-        period = _period(text, sentence, a, [p for p in periods if p[1] <= a and p[0] >= sentence[0]])
+        period = _period(text, sentence, a, in_sentence)
         if q.kind == "date":
             period = None
         out.append(Metric(report=report.name, article=sd, subject=subject, subject_type=stype,
