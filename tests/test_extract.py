@@ -1,0 +1,265 @@
+"""Place extraction: known and unknown names, lists, short forms, non-places, offsets, the CLI.
+
+Unit fixtures are short texts written for these tests; tests/data/ruhelu_report.txt is a
+made-up report about 汝河路街道 whose roads, compounds and sites no gazetteer knows."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from reportatlas.cli import main
+from reportatlas.corpus import read_report
+from reportatlas.extract import Extraction, KnownName, PlaceMention, extract
+from reportatlas.placenames import hierarchy_known_names
+
+DATA = Path(__file__).parent / "data"
+PLACE_KEYS = {"kind", "report", "article", "mention", "name", "place_type", "start", "end"}
+METRIC_KEYS = {"kind", "report", "article", "subject", "metric", "value", "unit", "raw",
+               "qualifier", "period", "start", "end"}
+
+
+def places_of(tmp_path, text: str, *, name="r.txt", known=None) -> list[PlaceMention]:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return extract([path], known_names=known if known is not None else hierarchy_known_names()).places
+
+
+def names(places, place_type=None) -> list[str]:
+    return [p.name for p in places if place_type is None or p.place_type == place_type]
+
+
+# --------------------------------------------------------------------------- shapes
+
+def test_unknown_names_are_found_by_their_shape(tmp_path):
+    places = places_of(tmp_path, "中原区汝河路街道办事处\n\n街道新建青槐路和杏林大道，改造银杏苑小区、"
+                                 "青槐路18号院，推进青槐科技产业园和杏林变电站建设，完善汝河文体公园。")
+    got = {(p.name, p.place_type) for p in places}
+    assert {("青槐路", "road"), ("杏林大道", "road"), ("银杏苑小区", "residential_compound"),
+            ("青槐路18号院", "residential_compound"), ("青槐科技产业园", "site"),
+            ("杏林变电站", "site"), ("汝河文体公园", "park")} <= got
+    # the verbs before a name are not part of it
+    assert not any(p.name.startswith(("新建", "改造", "推进", "完善")) for p in places)
+
+
+def test_known_names_are_matched_and_marked_known(tmp_path):
+    known = [KnownName("青槐路", "road", "汝河路街道"), KnownName("汝河文体公园", "park", aliases=("文体公园",)),
+             KnownName("汝河路街道", "subdistrict")]
+    places = places_of(tmp_path, "汝河路街道在青槐路旁扩建文体公园。", known=known)
+    by_mention = {p.mention: p for p in places}
+    assert by_mention["青槐路"].known and by_mention["青槐路"].place_type == "road"
+    assert by_mention["文体公园"].name == "汝河文体公园"       # alias → canonical name
+    assert by_mention["文体公园"].place_type == "park"
+
+
+def test_types_of_places(tmp_path):
+    places = places_of(tmp_path, "西流湖街道位于西三环以西，1号线、14号线在此交汇，"
+                                 "辖区有西岗村、凯旋路社区、常西湖新区和中原万达广场。")
+    types = {p.name: p.place_type for p in places}
+    assert types["西流湖街道"] == "subdistrict"
+    assert types["西三环"] == "road"
+    assert types["1号线"] == types["14号线"] == "metro_line"
+    assert types["西岗村"] == "village"
+    assert types["凯旋路社区"] == "community"
+    assert types["常西湖新区"] == "zone"
+    assert types["中原万达广场"] == "site"
+    assert "凯旋路" not in types          # the road inside a community name is not a second place
+
+
+# --------------------------------------------------------------------------- lists and short forms
+
+def test_lists_with_shared_parts_are_expanded(tmp_path):
+    places = places_of(tmp_path, "街道整治了郑棉三、四、五厂家属院，并推进润河锦绣东、西广场项目。")
+    assert names(places, "residential_compound") == ["郑棉三厂家属院", "郑棉四厂家属院", "郑棉五厂家属院"]
+    assert names(places, "site") == ["润河锦绣东广场", "润河锦绣西广场"]
+
+
+def test_counted_list_of_communities(tmp_path):
+    places = places_of(tmp_path, "辖区成立颐苑、江南小镇、聂寨、盛世4个社区联合片区党委。")
+    assert names(places, "community") == ["颐苑社区", "江南小镇社区", "聂寨社区", "盛世社区"]
+    assert [p.mention for p in places if p.place_type == "community"] == ["颐苑", "江南小镇", "聂寨", "盛世"]
+
+
+def test_quoted_project_list(tmp_path):
+    places = places_of(tmp_path, "北侧“方圆经纬”“宏江瀚苑”“升龙天汇”等项目进展顺利。")
+    assert names(places, "site") == ["方圆经纬", "宏江瀚苑", "升龙天汇"]
+
+
+def test_ellipsis_takes_the_name_of_the_first_phase(tmp_path):
+    places = places_of(tmp_path, "汝南一期安置区已交付，二期安置区正在开工。")
+    assert names(places, "site") == ["汝南一期安置区", "汝南二期安置区"]
+    assert places[-1].mention == "二期安置区"
+
+
+def test_shorter_form_after_full_name(tmp_path):
+    places = places_of(tmp_path, "郑棉三厂家属院建于1995年，街道以三厂家属院为试点开始改造。")
+    assert names(places, "residential_compound") == ["郑棉三厂家属院", "郑棉三厂家属院"]
+
+
+def test_subdistrict_abbreviation_after_preposition(tmp_path):
+    text = ("中原区中原西路街道办事处 创新发展\n\n中原西路街道推进项目建设，"
+            "打造“活力中西”，让发展在中西扬帆远航。")
+    places = places_of(tmp_path, text)
+    abbr = [p for p in places if p.mention == "中西"]
+    assert len(abbr) == 1 and abbr[0].name == "中原西路街道"   # the slogan “活力中西” is not counted
+
+
+# --------------------------------------------------------------------------- not places
+
+def test_slogans_organisations_and_generic_words_are_not_places(tmp_path):
+    text = ("围绕“四个中原”建设，开展“惠享生活·乐购中原”活动。三官庙街道党工委引进郑州某某商贸有限公司，"
+            "推进老旧小区改造，打通断头路，新建日间照料中心，理清思路。以上街区获批试点为契机。")
+    places = places_of(tmp_path, text)
+    got = names(places)
+    for bad in ("四个中原", "乐购中原", "三官庙街道党工委", "郑州某某商贸有限公司", "老旧小区",
+                "断头路", "日间照料中心", "理清思路", "以上街区"):
+        assert bad not in got
+    assert "三官庙街道" in got
+    assert ("上街区", "district") in {(p.name, p.place_type) for p in places}
+
+
+# --------------------------------------------------------------------------- offsets
+
+def test_offsets_point_into_the_original_text_across_column_breaks(tmp_path):
+    text = " 辖区成立颐苑、江\n南小镇、聂寨3个社区。新建青\n槐路，改造银杏苑\n小区，投资５０\n０万元。\n"
+    path = tmp_path / "cols.txt"
+    path.write_text(text, encoding="utf-8")
+    ex = extract([path], known_names=hierarchy_known_names())
+    assert {"江南小镇社区", "青槐路", "银杏苑小区"} <= set(names(ex.places))
+    for p in ex.places:
+        assert text[p.start:p.end].replace("\n", "") == p.mention
+        assert p.sentence and p.mention in p.sentence
+
+
+def test_gbk_report_gives_the_same_places(tmp_path):
+    text = (DATA / "ruhelu_report.txt").read_text(encoding="utf-8")
+    gbk = tmp_path / "ruhelu_gbk.txt"
+    gbk.write_bytes(text.encode("gbk"))
+    a = extract([DATA / "ruhelu_report.txt"], known_names=hierarchy_known_names()).places
+    b = extract([gbk], known_names=hierarchy_known_names()).places
+    assert [(p.name, p.start, p.end) for p in a] == [(p.name, p.start, p.end) for p in b]
+
+
+# --------------------------------------------------------------------------- a report about another 街道
+
+RUHELU_EXPECTED = {
+    ("青槐路", "road"), ("汝水东街", "road"), ("杏林大道", "road"),
+    ("青槐科技产业园", "site"), ("杏林变电站", "site"), ("汝河文体公园", "park"),
+    ("汝南一期安置区", "site"), ("汝南二期安置区", "site"),
+    ("银杏苑小区", "residential_compound"), ("青槐路18号院", "residential_compound"),
+    ("电力一厂家属院", "residential_compound"), ("电力二厂家属院", "residential_compound"),
+    ("槐荫社区", "community"), ("杏坛社区", "community"), ("小王庄村", "village"),
+    ("汝河滨水片区", "zone"), ("汝河路街道", "subdistrict"), ("中原区", "district"),
+}
+
+
+def test_report_about_another_subdistrict():
+    ex = extract([DATA / "ruhelu_report.txt"])
+    assert [(a.subdistrict, a.district) for a in ex.articles] == [("汝河路街道", "中原区")]
+    got = {(p.name, p.place_type) for p in ex.places}
+    assert RUHELU_EXPECTED <= got
+    assert got - RUHELU_EXPECTED == set()          # nothing else taken for a place
+    assert all(p.article == "汝河路街道" for p in ex.places)
+    roads = [p for p in ex.places if p.place_type == "road"]
+    assert roads and not any(p.known for p in roads)
+
+
+# --------------------------------------------------------------------------- Extraction object
+
+def test_extraction_records_and_frames(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text("中原区须水街道办事处\n\n须水街道新建青槐路，总投资约3亿元。", encoding="utf-8")
+    ex = extract(path)
+    assert isinstance(ex, Extraction)
+    records = list(ex.records())
+    places = [r for r in records if r["kind"] == "place"]
+    assert places and all(PLACE_KEYS <= set(r) for r in places)
+    frame = ex.places_frame()
+    assert list(frame["name"]) == [p.name for p in ex.places]
+    assert len(ex.metrics_frame()) == len(ex.metrics)
+
+
+def test_reports_can_be_given_as_report_objects(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text("须水街道新建青槐路。", encoding="utf-8")
+    ex = extract([read_report(path)], known_names=hierarchy_known_names())
+    assert "青槐路" in names(ex.places)
+
+
+# --------------------------------------------------------------------------- the shared reports
+
+@pytest.fixture(scope="module")
+def shared_extraction(shared_reports):
+    return extract([shared_reports])
+
+
+@pytest.mark.integration
+def test_key_places_of_the_shared_reports(shared_extraction):
+    got = {(p.report[:3], p.name, p.place_type, p.article) for p in shared_extraction.places}
+    for item in [("000", "煤机路", "road", "三官庙街道"),
+                 ("000", "二砂文创园", "site", "中原西路街道"),
+                 ("000", "洛达庙二期安置区", "site", "中原西路街道"),
+                 ("001", "中原小微企业园", "site", "须水街道"),
+                 ("002", "郑棉五厂家属院", "residential_compound", "棉纺路街道"),
+                 ("002", "桐柏220千伏变电站", "site", "绿东村街道"),
+                 ("003", "江南小镇社区", "community", "中心路街道"),
+                 ("003", "上街区", "district", "中心路街道"),
+                 ("004", "西流湖街道", "subdistrict", "西流湖街道"),
+                 ("004", "CCD北部片区", "zone", "西流湖街道"),
+                 ("004", "14号线", "metro_line", "西流湖街道")]:
+        assert item in got, item
+    bad = {p.name for p in shared_extraction.places}
+    assert not bad & {"四个中原", "乐购中原", "以上街区", "老旧小区", "三力中西"}
+
+
+@pytest.mark.integration
+def test_every_offset_of_the_shared_reports_leads_back_to_the_mention(shared_extraction):
+    texts = {r.name: r.text for r in shared_extraction.reports}
+    for p in shared_extraction.places:
+        assert texts[p.report][p.start:p.end].replace("\n", "") == p.mention, p
+
+
+@pytest.mark.integration
+def test_quality_against_the_gold_set(shared_reports):
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        import score_extraction
+    finally:
+        sys.path.remove(str(bench))
+    places, _ = score_extraction.run(shared_reports, "hierarchy")
+    assert places["recall"] >= 0.95
+    assert places["precision"] >= 0.90
+
+
+# --------------------------------------------------------------------------- CLI
+
+def test_cli_jsonl_contract(tmp_path, capsys):
+    assert main(["extract", str(DATA / "ruhelu_report.txt"), "--format", "jsonl"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    records = [json.loads(line) for line in lines]
+    places = [r for r in records if r["kind"] == "place"]
+    metrics = [r for r in records if r["kind"] == "metric"]
+    assert len(places) >= len(RUHELU_EXPECTED)
+    for r in places:
+        assert PLACE_KEYS <= set(r)
+        assert r["report"] == "ruhelu_report.txt" and r["article"] == "汝河路街道"
+        assert isinstance(r["start"], int) and isinstance(r["end"], int)
+    for r in metrics:
+        assert METRIC_KEYS <= set(r)
+        assert isinstance(r["value"], (int, float))
+
+
+def test_cli_table_is_for_people(capsys):
+    assert main(["extract", str(DATA / "ruhelu_report.txt"), "--only", "places"]) == 0
+    out = capsys.readouterr().out
+    assert "青槐科技产业园" in out and "地名" in out
+    assert "{" not in out
+
+
+def test_cli_missing_file_is_one_line(capsys):
+    assert main(["extract", "no/such/report.txt"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no/such/report.txt" in err[0]
