@@ -415,3 +415,14 @@ def test_unseen_report_through_the_whole_extractor(tmp_path):
     right = [raw for raw, _, _, subject in UNSEEN_GOLD if got[raw].subject == subject]
     assert len(right) / len(UNSEEN_GOLD) >= 0.85, \
         [(raw, got[raw].subject) for raw, *_ in UNSEEN_GOLD if raw not in right]
+
+
+def test_empty_report_and_missing_articles():
+    assert extract_metrics(FakeReport("标题\n\n"), [], []) == []
+    ms = extract_metrics(FakeReport("新增停车位300个。"), [], [])
+    assert [(m.raw, m.subject, m.article) for m in ms] == [("300个", "", "")]
+
+
+def test_label_of_a_count_after_a_verb_names_the_counted_thing():
+    _, ms = run("街道新增830个停车位，组建6支志愿服务队，辖区共有居民楼院40个。")
+    assert [m.metric for m in ms] == ["新增停车位", "组建志愿服务队", "居民楼院"]

@@ -17,10 +17,18 @@ maps offsets back to the ORIGINAL text with ``report.to_original``.  Decisions:
 * Not metrics: ordinals and names (第十一届, 十九大, 1号线, 82号院, 220千伏), anything in
   quotes (slogans such as “7个100%”), ages (60岁以上), anniversaries (70周年), durations
   (24小时, 3天), a bare 一 before a measure word (一个 = "a").
-* The subject is the nearest place mention before the number in the same clause, else the
-  place a sentence opens with (``中原小微企业园是…，占地122.3亩``), else the article's 街道.
-  A count right after a list of places (``颐苑、江南小镇、聂寨、盛世4个社区``) is about the
-  街道 that holds them.
+* Also not metrics: counts used as figures of speech (三项措施, 八项规定, 六个聚焦).
+* The subject, in this order: a place the quantity modifies (``总投资约50亿元的…芝麻街产业园``);
+  the nearest place mention before the number in the same clause; the subject of a series
+  (``1号楼建至17层，2号楼建至16层``) or of the previous count (``西岗村13个小组400名党员``);
+  the park/zone a clause-opening 园区/板块/片区 points back to; the nearest site, park or zone
+  in an earlier clause of the sentence (not past a "；" or a 街道 name, and not one that has
+  its own quantity already); the place a clause of the sentence opens with
+  (``中原小微企业园是…，占地122.3亩``); else the article's 街道.  A count right after a list
+  of places (``颐苑、江南小镇、聂寨、盛世4个社区``, ``A、B等7家``) is about the 街道.
+* The label is the words before the number in its clause (after the subject, the previous
+  quantity or a period), trimmed of adverbs; a count after a verb takes the counted noun
+  (``新增830个停车位`` → 新增停车位).  Adjacent quantities share a label (``6户8人``).
 """
 from __future__ import annotations
 
@@ -38,7 +46,7 @@ CLAUSE_END = SENTENCE_END + "，,；;：:"
 QUOTES = {"“": "”", "《": "》", "「": "」", "\"": "\""}
 
 # qualifiers that are not about the number but are part of the label, trimmed from labels
-_LEAD = re.compile(r"^(?:其中|目前|截至目前|已经|已|共计|共|累计|合计|总计|先后|全年|今年|"
+_LEAD = re.compile(r"^(?:其中|目前|截至目前|已经|已|共计|共有|共|累计|合计|总计|先后|全年|今年|"
                    r"上半年|下半年|同时|并|还|又|达到|完成|实现|现有|拥有|"
                    r"辖区|该街道|街道|共有|均|全部|分别|相继|积极|及时|成功|初步|基本)+")
 _TRAIL = re.compile(r"(?:约|近|超过|超|逾|达到|达|共计|共|累计|计|为|了|有|至|近|已|的|到|完成|实现|"
@@ -250,10 +258,12 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     # "园区整体运营后…", "板块内已落地项目…": a word that points back to a park or zone
     semi = max(text.rfind(";", sentence[0], clause[0]), text.rfind("；", sentence[0], clause[0]))
     lo = max(sentence[0], semi + 1)
-    ana = next((a for a in _ANAPHOR.finditer(text, lo, num_start)    # not inside a name
-                if not any(p.start <= a.start() < p.end for p in places[max(
-                    bisect.bisect_left(starts, a.start()) - 3, 0):bisect.bisect_right(starts, a.end())])),
-               None)
+    ana = None                     # the pointing word opens a clause: "园区整体运营后，…"
+    for cs in [lo] + [i + 1 for i in range(lo, clause[0]) if text[i] in CLAUSE_END]:
+        adv = _LEAD_ADVERB.match(text, cs)
+        hit = _ANAPHOR.match(text, adv.end() if adv else cs)
+        if hit and hit.end() <= num_start:
+            ana = hit
     if ana:
         heads = _ANAPHOR_TYPES[ana.group(0)[-2:]]
         for p in reversed(places[:bisect.bisect_left(starts, ana.start())]):
