@@ -127,8 +127,10 @@ def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
     if text.startswith(_EXCLUDED_AFTER, b) or text.startswith("号", m.end("unit")):
         return False
     if num and not num[0].isdigit():                       # a Chinese numeral
-        if num in ("一", "千", "百") or m.group("unit") == "期":
+        if num == "一" or m.group("unit") == "期":
             return False
+        if num in ("千", "百") and not (m.group("mult") or m.group("pre")):
+            return False                                   # 千家万户; but 百万平方米, 达到千平方米
         if re.match(_RHETORIC, text[m.end("unit"):m.end("unit") + 3]):
             return False                                   # 三项措施, 八项规定, 六个聚焦
         if m.group("pre") is None and re.match(r"[一二三四五六七八九两][^\d，。、；]{1,3}[一二三四五六七八九两]",
