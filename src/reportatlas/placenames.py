@@ -206,8 +206,9 @@ class PlaceFinder:
                     and not text.startswith(("办事处", "党工委"), m.end()):
                 continue  # 召开街道: not a name
             ptype = _refine_type(name, ptype)
-            if ptype == "road" and text[stem_start - 1:stem_start] == "“" and text[m.end():m.end() + 1] == "”":
-                continue  # a slogan in quotes: “项目强街”
+            if ptype in ("road", "river") and text[stem_start - 1:stem_start] == "“" \
+                    and text[m.end():m.end() + 1] == "”":
+                continue  # a slogan in quotes: “项目强街”, “幸福汝河”
             out.append(_Cand(stem_start, m.end(), _canonical(name, ptype), ptype, 1))
         for m in re.finditer(r"(?<![0-9A-Za-z])(\d{1,2})号线", text):
             out.append(_Cand(m.start(), m.end(), m.group(), "metro_line", 1))
