@@ -148,7 +148,7 @@ def test_parse_quantity_refuses_what_is_not_a_quantity(bad):
 
 def test_not_quantities_are_skipped():
     text = ("第十一届运动会期间，落实“三个一”工作法和“7个100%”要求，"
-            "为60岁以上老人服务，82号院和1号线沿线一个一个地查，周五两次巡查。")
+            "为60岁以上老人服务，82号院和1号线沿线一个一个地查，走访千家万户，周五两次巡查。")
     found = [text[a:b] for a, b, _ in find_quantities(text)]
     assert found == ["两次"]
 
@@ -426,3 +426,9 @@ def test_empty_report_and_missing_articles():
 def test_label_of_a_count_after_a_verb_names_the_counted_thing():
     _, ms = run("街道新增830个停车位，组建6支志愿服务队，辖区共有居民楼院40个。")
     assert [m.metric for m in ms] == ["新增停车位", "组建志愿服务队", "居民楼院"]
+
+
+def test_share_of_a_whole_is_about_the_part():
+    text = "松园二期安置房即将交付，占松园村安置总量的40%。"
+    _, ms = run(text, [("松园二期安置房", "site"), ("松园村", "village")])
+    assert by_raw(ms, "40%").subject == "松园二期安置房"

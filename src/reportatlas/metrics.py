@@ -246,6 +246,8 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
             break
         if p.end > num_start or p.place_type in _SKIP_TYPES:
             continue
+        if text[p.start - 1:p.start] == "占":           # "占朱屯村总安置量的65%": X is the whole
+            continue
         if prev is not None and prev[3] == clause[0] and p.end <= prev[0]:
             return prev[1], prev[2], prev[0]           # "西岗村13个小组400名党员": same subject
         if _is_list_count(text, places, i, num_start):
