@@ -233,3 +233,11 @@ def test_cli_refuses_binary_file_with_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "image.txt" in lines[0]
     assert proc.stdout == ""
+
+
+def test_windows_line_endings(tmp_path):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(TWO_ARTICLES.replace("\n", "\r\n").encode("utf-8") + "辖区有江\r\n南小镇社区。".encode("utf-8"))
+    report = read_report(path)
+    assert "\r" not in report.normalized and "江南小镇" in report.normalized
+    assert [a.subdistrict for a in split_articles(report)] == ["汝河路街道", "秦岭路街道", "济源路街道"]

@@ -275,7 +275,8 @@ def _headline_owner(line: str) -> tuple[str, str] | None:
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
     """(start, end) of paragraphs: blocks of text separated by blank lines."""
-    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text)]
+    line = r"[^\S\n]*\S[^\n]*"
+    return [(m.start(), m.end()) for m in re.finditer(rf"{line}(?:\n{line})*", text)]
 
 
 def _vote(par: str, names: set[str]) -> str | None:

@@ -37,6 +37,7 @@ KIND_TYPES = {
     "village": "village", "road": "road", "site": "site", "park": "park", "zone": "zone",
     "substation": "site", "metro_line": "metro_line", "river": "river", "landmark": "landmark",
     "railway_station": "landmark", "residential_compound": "residential_compound",
+    "railway": "other", "power_plant": "site",
 }
 for _t in ("road", "site", "park", "residential_compound", "community", "village", "subdistrict",
            "district", "zone", "landmark", "metro_line", "river", "other"):
