@@ -241,3 +241,10 @@ def test_windows_line_endings(tmp_path):
     report = read_report(path)
     assert "\r" not in report.normalized and "江南小镇" in report.normalized
     assert [a.subdistrict for a in split_articles(report)] == ["汝河路街道", "秦岭路街道", "济源路街道"]
+
+
+def test_a_sentence_starting_with_another_subdistrict_is_not_a_headline(tmp_path):
+    path = tmp_path / "cols.txt"
+    path.write_text("中原区汝河路街道办事处 民生为本\n\n汝河路街道新建青槐路，\n须水街道派员前来交流，\n"
+                    "双方签订协议。汝河路街道将继续推进。\n", encoding="utf-8")
+    assert [a.subdistrict for a in split_articles(read_report(path))] == ["汝河路街道"]

@@ -171,8 +171,7 @@ def normalize(text: str) -> tuple[str, list[int]]:
                 j += 1
             prev = out[-1] if out else ""
             nxt = _fold(text[j]) if j < n else ""
-            if (_is_cjk(prev) and nxt.isdigit()) or (prev.isdigit() and _is_cjk(nxt)) \
-                    or (prev.isdigit() and nxt.isdigit() and False):
+            if (_is_cjk(prev) and nxt.isdigit()) or (prev.isdigit() and _is_cjk(nxt)):
                 i = j
                 continue
         out.append(f)
@@ -241,7 +240,6 @@ def subdistrict_district() -> dict[str, str]:
             if sd.endswith(("街道", "镇", "乡"))}
 
 
-DISTRICT_RE = re.compile(rf"([{CJK}]{{1,3}}区)")
 _GENERIC_PREFIX = set("该本全各此每个我其两多")
 _SD_RE = re.compile(rf"(?:(中原区|上街区|[{CJK}]{{2}}区))?([{CJK}]{{2,6}}?)街道")
 
@@ -263,8 +261,8 @@ def _subdistrict_at(s: str) -> tuple[str, str] | None:
 def _headline_owner(line: str) -> tuple[str, str] | None:
     """Owner of a headline line, or None if the line is not a headline."""
     s = line.strip()
-    if not s or len(s) > 80 or "。" in s or "，" in s and len(s) > 30:
-        return None
+    if not s or len(s) > 80 or any(p in s for p in "。，,；;：:！？!?"):
+        return None  # headlines are not sentences
     if "——" in s:
         tail = s.split("——", 1)[1]
         hit = _subdistrict_at(tail)
@@ -280,14 +278,8 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 
 
 def _vote(par: str, names: set[str]) -> str | None:
-    counts = Counter()
-    for sd in names:
-        c = par.count(sd)
-        short = sd[:-2] if sd.endswith("街道") else sd
-        if c:
-            counts[sd] += c
-        elif len(short) >= 2 and re.search(re.escape(short) + "(?!路|街|村|社区|[东西南北]路)", par) and False:
-            counts[sd] += 1
+    """The 街道 a paragraph talks about most (None if none or a tie)."""
+    counts = Counter({sd: par.count(sd) for sd in names if sd in par})
     if not counts:
         return None
     (best, n), *rest = counts.most_common(2) + [(None, 0)]
