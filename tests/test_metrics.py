@@ -432,3 +432,40 @@ def test_share_of_a_whole_is_about_the_part():
     text = "松园二期安置房即将交付，占松园村安置总量的40%。"
     _, ms = run(text, [("松园二期安置房", "site"), ("松园村", "village")])
     assert by_raw(ms, "40%").subject == "松园二期安置房"
+
+
+# A second made-up report, annotated by hand before the extractor ran on it.
+UNSEEN2 = """中原区枫桥街道 聚力攻坚促发展
+
+枫桥街道辖区有居民小区46个，其中无物业小区19个。今年1至8月，完成税收1.36亿元，同比增长12%。
+
+重点项目方面，锦江智造港项目计划总投资18.5亿元，规划建筑面积32万平方米，目前一期3栋厂房已封顶；石榴园安置区共建设住宅楼11栋，可安置群众2300余户，力争2026年6月底前交付。
+
+民生方面，新建口袋公园2处、公共厕所4座，改造背街小巷15条，总长约3.2公里。全年为1.2万名老人发放高龄津贴，累计580余万元。东风渠沿线清理垃圾120余吨。
+"""
+UNSEEN2_GOLD = [
+    ("46个", 46, "个", "枫桥街道"), ("19个", 19, "个", "枫桥街道"),
+    ("1.36亿元", 1.36e8, "元", "枫桥街道"), ("12%", 12, "%", "枫桥街道"),
+    ("18.5亿元", 1.85e9, "元", "锦江智造港"), ("32万平方米", 3.2e5, "平方米", "锦江智造港"),
+    ("3栋", 3, "栋", "锦江智造港"), ("11栋", 11, "栋", "石榴园安置区"),
+    ("2300余户", 2300, "户", "石榴园安置区"), ("2026年6月底前交付", 2026, "年", "石榴园安置区"),
+    ("2处", 2, "处", "枫桥街道"), ("4座", 4, "座", "枫桥街道"), ("15条", 15, "条", "枫桥街道"),
+    ("约3.2公里", 3200, "米", "枫桥街道"), ("1.2万名", 12000, "名", "枫桥街道"),
+    ("580余万元", 5.8e6, "元", "枫桥街道"), ("120余吨", 120, "吨", "东风渠"),
+]
+
+
+def test_second_unseen_report_with_hand_made_places():
+    places = [("锦江智造港", "site"), ("石榴园安置区", "site"), ("东风渠", "river"),
+              ("枫桥街道", "subdistrict")]
+    mentions = [SimpleNamespace(report="fixture.txt", name=n, place_type=k, start=m.start(),
+                                end=m.end())
+                for n, k in places for m in re.finditer(re.escape(n), UNSEEN2)]
+    ms = extract_metrics(FakeReport(UNSEEN2), [article("枫桥街道")], mentions)
+    got = {m.raw: m for m in ms}
+    assert sorted(got) == sorted(g[0] for g in UNSEEN2_GOLD)
+    wrong = [(raw, got[raw].value, got[raw].unit, got[raw].subject)
+             for raw, value, unit, subject in UNSEEN2_GOLD
+             if (got[raw].value, got[raw].unit, got[raw].subject) != (pytest.approx(value), unit, subject)]
+    assert wrong == []
+    assert got["1.36亿元"].period == "今年1至8月" and got["1.2万名"].period == "全年"

@@ -46,7 +46,7 @@ CLAUSE_END = SENTENCE_END + "，,；;：:"
 QUOTES = {"“": "”", "《": "》", "「": "」", "\"": "\""}
 
 # qualifiers that are not about the number but are part of the label, trimmed from labels
-_LEAD = re.compile(r"^(?:其中|目前|截至目前|已经|已|共计|共有|共|累计|合计|总计|先后|全年|今年|"
+_LEAD = re.compile(r"^(?:其中|目前|截至目前|项目|已经|已|共计|共有|共|累计|合计|总计|先后|全年|今年|"
                    r"上半年|下半年|同时|并|还|又|达到|完成|实现|现有|拥有|"
                    r"辖区|该街道|街道|共有|均|全部|分别|相继|积极|及时|成功|初步|基本)+")
 _TRAIL = re.compile(r"(?:约|近|超过|超|逾|达到|达|共计|共|累计|计|为|了|有|至|近|已|的|到|完成|实现|"
@@ -59,7 +59,8 @@ PERIOD_RE = re.compile(
     r"|\d{4}年(?:底|末|度)?|今年|去年|全年|近年来|“十[二三四]五”(?:时期|期间)?")
 YEAR_EVENT_RE = re.compile(
     r"(?:(?P<pre>建于|始建于|预计|计划|确保|力争|争取|预计到|计划到|到)\s?)?"
-    r"(?P<year>(?:19|20)\d{2})年(?P<when>底|末|年底|内|上半年|下半年)?(?P<ante>前)?"
+    r"(?P<year>(?:19|20)\d{2})年(?P<when>底|末|年底|内|上半年|下半年|\d{1,2}月(?:底|末|上旬|中旬|下旬)?)?"
+    r"(?P<ante>前)?"
     r"(?P<verb>(?:全部|基本|全面)?(?:建成投运|建成投用|建成|完成|竣工|完工|投运|投用|开工|交付|实现))?")
 MONTH_EVENT_RE = re.compile(
     r"(?P<pre>今年|明年)?(?P<month>\d{1,2})月(?P<when>底|末|上旬|中旬|下旬|前)?(?:前)?"
@@ -166,7 +167,10 @@ def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Qua
         when = (m.group("when") or "") + (m.group("ante") or "")
         out.append((a, b, Quantity(float(m.group("year")), "年", "date", when or None),
                     "建成年份" if built else verb))
+    years = [(a, b) for a, b, *_ in out]
     for m in MONTH_EVENT_RE.finditer(text):
+        if any(a < m.end() and m.start() < b for a, b in years):
+            continue                              # "2026年6月底前交付" is a year deadline
         out.append((m.start("month"), m.end(), Quantity(float(m.group("month")), "月", "date",
                                                          m.group("when")), m.group("verb")))
     return [e for e in out if not any(a < e[1] and e[0] < b for a, b in taken)]
@@ -223,7 +227,8 @@ _SERIES = re.compile(r"\d+号楼|[A-Z]\d+地块|其中")
 
 def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence: tuple[int, int],
              num_start: int, num_end: int, fallback: tuple[str, str],
-             prev: tuple | None = None, qty_starts: Sequence[int] = ()) -> tuple[str, str, int]:
+             prev: tuple | None = None, qty_starts: Sequence[int] = (),
+             qty_subjects: Sequence[str] = ()) -> tuple[str, str, int]:
     """(subject, subject_type, where the label may start).
 
     ``prev`` is ``(end, subject, subject_type, clause_start, from_place)`` of the previous
@@ -279,9 +284,12 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     # 街道 is named after it ("协调解决X园…的问题，有效盘活了122.3亩")
     # ("；" ends the search; a place that already had a quantity of its own is not reused)
     for p in reversed(places[bisect.bisect_left(starts, lo):bisect.bisect_left(starts, clause[0])]):
-        k = bisect.bisect_left(qty_starts, p.end)
-        if p.place_type == "subdistrict" or (k < len(qty_starts) and qty_starts[k] < clause[0]):
+        if p.place_type == "subdistrict":
             break
+        k = bisect.bisect_left(qty_starts, p.end)
+        between = qty_subjects[k:bisect.bisect_left(qty_starts, clause[0], lo=k)]
+        if any(subj != p.name for subj in between):
+            break                                     # the place went with a list count
         if p.place_type in ("site", "zone", "park"):
             return p.name, p.place_type, clause[0]
     # the topic of the sentence: a clause that opens with a place (中原小微企业园是…，占地…)
@@ -385,7 +393,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if out and last_end is not None and last_sentence == sentence[0]:
             prev = (last_end, out[-1].subject, out[-1].subject_type, last_clause, last_from_place)
         subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback, prev,
-                                              qty_starts)
+                                              qty_starts, [m.subject for m in out])
         # labels start after the previous quantity in the same clause
         # (and after a period written before it: "1至5月份已完成财税…")
         in_sentence = [p for p in periods[bisect.bisect_left(period_starts, sentence[0]):
@@ -394,7 +402,8 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if k and clause[0] <= found[k - 1][0] and found[k - 1][1] <= a:
             prev_end = max(prev_end, found[k - 1][1])
         label = event_label or _label(text, prev_end, clause[1], a, b, q.kind == "count")
-        if label == "数量" and out and last_end is not None and text[last_end:a] in ("", "、", "，"):
+        if label == "数量" and out and last_end is not None and last_sentence == sentence[0] \
+                and re.fullmatch(r"[、，,]?(?:累计|共计|合计|共)?", text[last_end:a]):
             label = out[-1].metric            # 6户8人, 403人、93780元: the same label
         period = _period(text, sentence, a, in_sentence)
         if q.kind == "date":
