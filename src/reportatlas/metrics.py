@@ -45,10 +45,10 @@ SENTENCE_END = "。！？!?\n"
 CLAUSE_END = SENTENCE_END + "，,；;：:"
 QUOTES = {"“": "”", "《": "》", "「": "」", "\"": "\""}
 
-# qualifiers that are not about the number but are part of the label, trimmed from labels
+# words around a label that say nothing about what is counted, trimmed from labels
 _LEAD = re.compile(r"^(?:其中|目前|截至目前|项目|已经|已|共计|共有|共|累计|合计|总计|先后|全年|今年|"
                    r"上半年|下半年|同时|并|还|又|达到|完成|实现|现有|拥有|"
-                   r"辖区|该街道|街道|共有|均|全部|分别|相继|积极|及时|成功|初步|基本)+")
+                   r"辖区|该街道|街道|均|全部|分别|相继|积极|及时|成功|初步|基本)+")
 _TRAIL = re.compile(r"(?:约|近|超过|超|逾|达到|达|共计|共|累计|计|为|了|有|至|近|已|的|到|完成|实现|"
                     r"保持在|保持|总计|合计)+$")
 
@@ -88,8 +88,7 @@ class Metric:
     high: float | None = None     # upper bound of a range; None otherwise
 
     def to_record(self) -> dict[str, Any]:
-        rec = asdict(self)
-        return rec
+        return asdict(self)
 
 
 # --------------------------------------------------------------------------- finding
