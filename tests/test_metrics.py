@@ -469,3 +469,11 @@ def test_second_unseen_report_with_hand_made_places():
              if (got[raw].value, got[raw].unit, got[raw].subject) != (pytest.approx(value), unit, subject)]
     assert wrong == []
     assert got["1.36亿元"].period == "今年1至8月" and got["1.2万名"].period == "全年"
+
+
+def test_period_inside_a_clause_does_not_reach_the_next_clause():
+    text = "发放2021年3月至2022年2月申报的补贴金5万元，新增城镇就业80人。上半年，接访12次，办结10件。"
+    _, ms = run(text)
+    assert by_raw(ms, "5万元").period == "2021年3月至2022年2月"
+    assert by_raw(ms, "80人").period is None
+    assert by_raw(ms, "10件").period == "上半年"

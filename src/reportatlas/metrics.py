@@ -334,17 +334,25 @@ def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool)
     return before.strip() or "数量"
 
 
-def _period(text: str, sentence: tuple[int, int], num_start: int, sent_periods) -> str | None:
+def _period(text: str, clause_start: int, num_start: int, sent_periods) -> str | None:
+    """The last period before the number in its sentence that reaches it.
+
+    A period opening a clause (``截至6月底，…``, ``上半年累计…``) holds for the rest of the
+    sentence; one inside a clause (``发放2022年7月至2023年1月申报的补贴…``) only for that clause.
+    """
     best = None
     for a, b, s in sent_periods:
-        if sentence[0] <= a and b <= num_start:
+        if b > num_start:
+            continue
+        k = max(text.rfind(ch, 0, a) for ch in CLAUSE_END) + 1
+        if a >= clause_start or re.fullmatch(r"(?:在|于|自|从)?", text[k:a]):
             best = (a, b, s)
     if best is None:
         return None
     # join "2019年" + "上半年" written side by side
     a, b, s = best
     for a2, b2, s2 in sent_periods:
-        if b2 == a and sentence[0] <= a2:
+        if b2 == a:
             return s2 + s
     return s
 
@@ -404,7 +412,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if label == "数量" and out and last_end is not None and last_sentence == sentence[0] \
                 and re.fullmatch(r"[、，,]?(?:累计|共计|合计|共)?", text[last_end:a]):
             label = out[-1].metric            # 6户8人, 403人、93780元: the same label
-        period = _period(text, sentence, a, in_sentence)
+        period = _period(text, clause[0], a, in_sentence)
         if q.kind == "date":
             period = None
         out.append(Metric(report=report.name, article=sd, subject=subject, subject_type=stype,
