@@ -1,0 +1,130 @@
+"""The offline gazetteer: places of 中原区/上街区 with geometry, precision and provenance.
+
+``load()`` reads the committed ``geodata/gazetteer.geojson`` (plus the user layer
+``geodata/gazetteer_osm.geojson`` written by ``reportatlas gazetteer import-osm``, whose
+entries take precedence over derived ones with the same id) and caches it.
+``build_gazetteer()`` (in :mod:`.build`) rebuilds it from ../shared/geodata.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import InputFileNotFound
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas
+
+GAZETTEER_FILE = "gazetteer.geojson"
+OSM_FILE = "gazetteer_osm.geojson"
+#: kinds that name places the extractor should know (POIs and bus stops are left out)
+KNOWN_KINDS = frozenset({"district", "subdistrict", "community", "village", "road", "railway", "crossing",
+                         "metro_station", "railway_station", "substation", "power_plant", "site",
+                         "park", "zone", "landmark", "residential_compound", "subdistrict_office"})
+
+
+@dataclass(frozen=True)
+class KnownName:
+    """A name the extractor can look for: canonical name, kind, owner 街道, aliases."""
+
+    name: str
+    kind: str
+    subdistrict: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+
+class Gazetteer:
+    """Gazetteer entries as a GeoDataFrame (EPSG:4326), columns as in docs/architecture.md."""
+
+    def __init__(self, entries: "geopandas.GeoDataFrame", path: Path | None = None):
+        self.entries = entries
+        self.path = path
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __repr__(self) -> str:
+        return f"Gazetteer({len(self.entries)} entries from {self.path})"
+
+    def known_names(self) -> list[KnownName]:
+        df = self.entries[self.entries["kind"].isin(KNOWN_KINDS)]
+        return [KnownName(r.name, r.kind, r.subdistrict or "", tuple(r.aliases))
+                for r in df.itertuples(index=False)]
+
+    def subdistricts(self) -> "geopandas.GeoDataFrame":
+        return self.entries[self.entries["kind"] == "subdistrict"].copy()
+
+    def districts(self) -> "geopandas.GeoDataFrame":
+        return self.entries[self.entries["kind"] == "district"].copy()
+
+    def by_id(self, entry_id: str):
+        """The entry row with this id (a pandas Series) or None."""
+        hit = self.entries[self.entries["id"] == entry_id]
+        return None if hit.empty else hit.iloc[0]
+
+
+def _frame(features: list[dict]):
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from .io import COLUMNS
+
+    rows = [f["properties"] for f in features]
+    geoms = [shapely.geometry.shape(f["geometry"]) if f.get("geometry") else None for f in features]
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    df["aliases"] = [[a for a in str(v or "").split("|") if a] for v in df["aliases"]]
+    for col in ("subdistrict", "district", "source", "datum_in", "licence", "method"):
+        df[col] = df[col].fillna("").astype(str)
+    df["adcode"] = pd.to_numeric(df["adcode"], errors="coerce").astype("Int64")
+    df["evidence"] = pd.to_numeric(df["evidence"], errors="coerce").fillna(0).astype(int)
+    df["confidence"] = pd.to_numeric(df["confidence"], errors="coerce").astype(float)
+    return gpd.GeoDataFrame(df, geometry=geoms, crs="EPSG:4326")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: float, osm_path: str, osm_mtime: float) -> Gazetteer:
+    from .io import read_features
+
+    feats = read_features(Path(path))
+    if osm_path:
+        osm = read_features(Path(osm_path))
+        ids = {f["properties"]["id"] for f in osm}
+        feats = [f for f in feats if f["properties"]["id"] not in ids] + osm
+    gdf = _frame(feats)
+    gdf = gdf.sort_values("id", kind="stable").reset_index(drop=True)
+    return Gazetteer(gdf, Path(path))
+
+
+def load(path: str | Path | None = None) -> Gazetteer:
+    """The gazetteer at ``path`` (a file or a folder; default geodata/), cached per file version.
+
+    A ``gazetteer_osm.geojson`` beside it (a user layer) is merged, its entries replacing
+    derived entries with the same id.
+    """
+    from .. import paths
+
+    p = Path(path) if path is not None else paths.geodata_dir()
+    if p.is_dir():
+        p = p / GAZETTEER_FILE
+    if not p.is_file():
+        raise InputFileNotFound(f"no gazetteer at {str(p)!r}: run 'reportatlas gazetteer build' first")
+    osm = p.with_name(OSM_FILE)
+    osm_key = (str(osm), osm.stat().st_mtime) if osm.is_file() else ("", 0.0)
+    return _load_cached(str(p), p.stat().st_mtime, *osm_key)
+
+
+def clear_cache() -> None:
+    _load_cached.cache_clear()
+
+
+def build_gazetteer(sources=None, out_dir=None, *, holdout=None) -> dict:
+    """Build the gazetteer (see :func:`reportatlas.gazetteer.build.build_gazetteer`)."""
+    from .build import build_gazetteer as _build
+
+    return _build(sources, out_dir, holdout=holdout)
+
+
+__all__ = ["Gazetteer", "KnownName", "load", "build_gazetteer", "clear_cache"]

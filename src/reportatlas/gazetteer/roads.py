@@ -1,0 +1,198 @@
+"""Road lines and crossings from bus stops and POI addresses.
+
+A stop called "中原路桐柏路站" stands on 中原路 at its crossing with 桐柏路.  Consecutive stops
+of one line that share a road name trace that road in order.  A road's line is built from
+every point that evidence puts on it (its stops and the crossings named with it), ordered
+along the road (principal axis, then chained), with outliers dropped and long gaps split.
+POI addresses "A路与B路交叉口…" add crossing evidence.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from .datum import from_metric as _geo, to_metric as _metric
+
+_CJK = "\u4e00-\u9fff"
+#: a road name: some characters ending in a road word; 环 for ring roads (西三环)
+ROAD_RE = re.compile(rf"[{_CJK}0-9A-Za-z]+?(?:大道|大街|公路|路|街|[一二三四五六七八九十]环|铁路)")
+STOP_RE = re.compile(rf"^(?P<a>[{_CJK}0-9]+?(?:大道|大街|公路|路|街|[一二三四五六七八九十]环))"
+                     rf"(?P<b>[{_CJK}0-9]*?)(?:公交)?站?$")
+CROSS_RE = re.compile(rf"(?P<a>[{_CJK}0-9]{{1,10}}?(?:大道|大街|公路|路|街|[一二三四五六七八九十]环))"
+                      rf"(?:与|和|、|/)(?P<b>[{_CJK}0-9]{{1,10}}?(?:大道|大街|公路|路|街|[一二三四五六七八九十]环))"
+                      r"(?:交叉口|交汇处|交叉路口|交口|路口|口)")
+ROAD_END = re.compile(r"(?:大道|大街|公路|路|街|[一二三四五六七八九十]环)$")
+_NOT_ROAD = re.compile(r"^(?:马路|公路|小路|大街|路|街|环)$")
+#: junk prefixes a POI address may carry before the first road
+_ADDR_PREFIX = re.compile(r"^(?:河南省)?(?:郑州市)?(?:中原区|上街区|二七区|高新区|金水区)?")
+
+
+def is_road_name(text: str) -> bool:
+    return len(text) >= 2 and bool(ROAD_END.search(text)) and not _NOT_ROAD.match(text)
+
+
+def parse_stop(name: str) -> tuple[str | None, str | None]:
+    """(road, cross) named by a stop: "中原路桐柏路站" → ("中原路", "桐柏路").
+
+    ``cross`` may be a landmark ("中原西路柳沟" → "柳沟") or None; a stop that does not start
+    with a road name gives (None, None).
+    """
+    name = re.sub(r"\s+", "", name)
+    m = STOP_RE.match(name)
+    if not m or not is_road_name(m["a"]):
+        return None, None
+    b = m["b"] or None
+    if b is not None and len(b) < 2 and b not in "东西南北":
+        return None, None  # "郑州铁路局": the road word is inside a longer name
+    if b is not None and len(b) < 2:
+        b = None
+    return m["a"], b
+
+
+def parse_crossing(address: str) -> tuple[str, str] | None:
+    """The two roads of a "A路与B路交叉口" address, or None."""
+    text = _ADDR_PREFIX.sub("", re.sub(r"\s+", "", address))
+    m = CROSS_RE.search(text)
+    if not m:
+        return None
+    a, b = m["a"], m["b"]
+    if not (is_road_name(a) and is_road_name(b)) or a == b:
+        return None
+    return a, b
+
+
+def crossing_key(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+
+
+
+def collect_evidence(stops: list[dict], pois: list[dict]):
+    """Points on each road and at each crossing.
+
+    Returns (road_points, crossing_points): road → list of (lon, lat, key) and
+    (a, b) → list of (lon, lat, key, kind) where kind is "stop" or "poi".
+    """
+    road_pts: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    cross_pts: dict[tuple[str, str], list[tuple[float, float, str, str]]] = defaultdict(list)
+    by_run: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    for s in stops:
+        by_run[(s["file"], s["dir"])].append(s)
+    for run in by_run.values():
+        run.sort(key=lambda s: s["seq"])
+        parsed = [parse_stop(s["name"]) for s in run]
+        for i, (s, (a, b)) in enumerate(zip(run, parsed)):
+            if a is None:
+                continue
+            roads_here = {a} | ({b} if b and is_road_name(b) else set())
+            if b and is_road_name(b):
+                cross_pts[crossing_key(a, b)].append((s["lon"], s["lat"], s["key"], "stop"))
+            # the stop is on road a; it also traces b when a neighbour on the line is on b
+            road_pts[a].append((s["lon"], s["lat"], s["key"]))
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(run) and b and is_road_name(b):
+                    na, nb = parsed[j]
+                    if b in (na, nb) and a not in (na, nb):
+                        road_pts[b].append((s["lon"], s["lat"], s["key"]))
+                        break
+            del roads_here
+    for p in pois:
+        pair = parse_crossing(p["address"])
+        if pair:
+            cross_pts[crossing_key(*pair)].append((p["lon"], p["lat"], p["key"], "poi"))
+    return road_pts, cross_pts
+
+
+def crossing_points(cross_pts, *, max_spread_m: float = 400.0) -> list[dict]:
+    """One point per crossing: the median of its stop evidence (POIs only when no stop names it).
+
+    Stops of a crossing stand around it on all four arms, so their median is close to the
+    junction; restaurants "at the crossing" may be 100-300 m down one arm, so they count as
+    evidence but only place the crossing when no stop does.  Evidence farther than
+    ``max_spread_m`` from the median is dropped as a namesake elsewhere.
+    """
+    out = []
+    for (a, b), pts in sorted(cross_pts.items()):
+        stops = [p for p in pts if p[3] == "stop"]
+        use = stops or pts
+        lon = np.array([p[0] for p in use]); lat = np.array([p[1] for p in use])
+        x, y = _metric(lon, lat)
+        mx, my = np.median(x), np.median(y)
+        d = np.hypot(x - mx, y - my)
+        keep = d <= max_spread_m
+        if keep.sum() == 0:
+            continue
+        mx, my = np.median(x[keep]), np.median(y[keep])
+        glon, glat = _geo([mx], [my])
+        n_stop_names = len({p[2].rsplit(":", 2)[0] for p in stops})
+        out.append({"a": a, "b": b, "lon": float(glon[0]), "lat": float(glat[0]),
+                    "evidence": int(keep.sum()) + (len(pts) - len(use)),
+                    "from_stops": bool(stops), "spread_m": float(np.median(d[keep])),
+                    "lines": n_stop_names, "keys": sorted(p[2] for p in pts)})
+    return out
+
+
+def build_road_line(points: list[tuple[float, float]], *, gap_m: float = 2500.0,
+                    cell_m: float = 120.0, outlier_m: float = 250.0):
+    """An ordered line through points on one road (WGS-84), or None if < 2 distinct places.
+
+    Points are projected to metres, snapped to ``cell_m`` clusters, ordered along the
+    principal axis, cleaned of points that stick out sideways by more than ``outlier_m``
+    from their neighbours' chord, and split where consecutive points are more than
+    ``gap_m`` apart (namesakes far away, or a stretch with no evidence).  Returns a
+    (Multi)LineString and the number of points used.
+    """
+    import shapely
+
+    if len(points) < 2:
+        return None, 0
+    x, y = _metric([p[0] for p in points], [p[1] for p in points])
+    xy = np.column_stack([x, y])
+    # cluster nearby points (both directions of a line, several lines at one stop)
+    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, (px, py) in enumerate(xy):
+        cells[(int(px // cell_m), int(py // cell_m))].append(i)
+    cent = np.array([xy[idx].mean(axis=0) for _, idx in sorted(cells.items())])
+    weight = np.array([len(idx) for _, idx in sorted(cells.items())])
+    if len(cent) < 2:
+        return None, 0
+    c0 = np.average(cent, axis=0, weights=weight)
+    u, s, vt = np.linalg.svd((cent - c0) * np.sqrt(weight)[:, None], full_matrices=False)
+    t = (cent - c0) @ vt[0]
+    order = np.argsort(t, kind="stable")
+    cent, weight = cent[order], weight[order]
+    # drop sideways outliers (a namesake stop a block away), twice
+    for _ in range(2):
+        if len(cent) < 3:
+            break
+        keep = np.ones(len(cent), bool)
+        for i in range(1, len(cent) - 1):
+            a, b, p = cent[i - 1], cent[i + 1], cent[i]
+            ab = b - a
+            L = np.hypot(*ab)
+            if L == 0:
+                continue
+            off = abs(ab[0] * (p - a)[1] - ab[1] * (p - a)[0]) / L
+            if off > outlier_m and weight[i] <= max(weight[i - 1], weight[i + 1]):
+                keep[i] = False
+        cent, weight = cent[keep], weight[keep]
+    parts, cur = [], [cent[0]]
+    for p in cent[1:]:
+        if np.hypot(*(p - cur[-1])) > gap_m:
+            parts.append(cur)
+            cur = [p]
+        else:
+            cur.append(p)
+    parts.append(cur)
+    parts = [np.array(p) for p in parts if len(p) >= 2]
+    if not parts:
+        return None, 0
+    lines = []
+    for p in parts:
+        lon, lat = _geo(p[:, 0], p[:, 1])
+        lines.append(shapely.LineString(np.column_stack([lon, lat])))
+    geom = lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
+    return geom, int(sum(len(p) for p in parts))
