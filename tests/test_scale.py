@@ -164,8 +164,7 @@ def test_which_identical_to_local():
 
 # ----------------------------------------------------------------------------- assign / aggregate
 
-@pytest.mark.parametrize("stat", ["count", "min", "max"])
-@pytest.mark.parametrize("npartitions", [1, 4, 9])
+@pytest.mark.parametrize(("stat", "npartitions"), [("count", 1), ("count", 9), ("min", 4), ("max", 7)])
 def test_aggregate_per_area_identical_to_local(stat, npartitions, client):
     metric = None if stat == "count" else "total_investment_yuan"
     got = scale.aggregate(SITES, AREAS, metric=metric, stat=stat, client=client, npartitions=npartitions)
@@ -194,8 +193,8 @@ def test_aggregate_sums_are_exact_and_match_local(stat, client):
 
 def test_aggregate_sum_does_not_depend_on_partitioning():
     sums = [scale.aggregate(SITES, AREAS, metric="total_investment_yuan", npartitions=n)["value"].tolist()
-            for n in (1, 2, 5, 13)]
-    assert sums[0] == sums[1] == sums[2] == sums[3]
+            for n in (1, 5, 13)]
+    assert sums[0] == sums[1] == sums[2]
 
 
 def test_aggregate_metrics_table_by_column_identical_to_local():
@@ -225,7 +224,7 @@ def test_assign_gives_each_point_its_smallest_area(client):
         assert counts[name] == expected[name]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
                 max_size=60))
 def test_exact_sum_is_correctly_rounded(values):
@@ -269,3 +268,20 @@ def test_unreachable_scheduler_is_a_reportatlas_error(monkeypatch):
     with pytest.raises(QueryError, match="cannot reach the dask scheduler") as info:
         query.near(SITES, Point(113.6, 34.75), 100, engine="dask")
     assert isinstance(info.value, ReportAtlasError)
+
+
+def test_prefilters_change_nothing_for_mixed_geometries_and_far_rows():
+    """Lines, polygons, far-away and empty rows go through the degree prefilters unharmed."""
+    far = geopandas.GeoDataFrame(
+        {"id": ["line", "poly", "far", "antimeridian", "empty"], "name": ["l", "p", "f", "a", "e"]},
+        geometry=[LineString([(113.0, 34.75), (114.0, 34.751)]), box(113.601, 34.751, 113.7, 34.8),
+                  Point(116.4, 39.9), Point(179.9, -10), Polygon()], crs="EPSG:4326")
+    mixed = pd.concat([SITES.iloc[:500], far], ignore_index=True)
+    for target, d in ((Point(113.60, 34.75), 800), (LineString([(113.5, 34.7), (113.6, 34.8)]), 300)):
+        assert_same_rows(scale.near(mixed, target, d, npartitions=3), query.near(mixed, target, d))
+    assert_same_rows(scale.contains(mixed, AREAS.geometry.iloc[2], npartitions=3),
+                     query.contains(mixed, AREAS.geometry.iloc[2]))
+    for target in (Point(113.60, 34.75), LineString([(113.5, 34.7), (113.6, 34.8)]), Point(116.0, 39.0)):
+        for k in (1, 7):
+            got = scale.nearest(SITES, target, k, npartitions=3)
+            assert_same_rows(got, query.nearest(SITES, target, k))

@@ -41,6 +41,14 @@ DEFAULT_PARTITION_ROWS = 250_000
 CONNECT_TIMEOUT_S = 10
 SCHEDULER_ENV = "REPORTATLAS_DASK_SCHEDULER"
 _PRUNE_SLACK_M = 50.0  # projected partition hulls are not exactly the hulls of the projected points
+# Prefilters in degrees before projecting.  They only skip rows that cannot qualify, so the
+# answers stay those of the full computation: a metre of EPSG:4547 is within 0.1 % of a
+# metre on the ground here, and a degree of latitude is at least 110,574 m anywhere.
+_M_PER_DEG_LAT_MIN = 110_574.0
+_PREFILTER_FACTOR = 1.02
+_PREFILTER_SLACK_M = 100.0
+_ESTIMATE_ERROR = 0.02     # flat-earth estimate vs EPSG:4547 distance, within _ESTIMATE_RANGE_M
+_ESTIMATE_RANGE_M = 50_000.0
 
 __all__ = ["near", "along", "contains", "nearest", "which", "assign", "aggregate", "exact_sum",
            "to_dask", "METRIC_CRS"]
@@ -145,9 +153,16 @@ def _prune(ddf, target_m, reach_m: float):
     return ddf.partitions[keep or [0]]  # none near: one partition, where the exact test finds nothing
 
 
+def _located(geoms):
+    """Boolean array: the geometry is present and not empty."""
+    import shapely
+
+    values = geoms.values if hasattr(geoms, "values") else geoms
+    return ~(shapely.is_missing(values) | shapely.is_empty(values))
+
+
 def _valid(part):
-    geoms = part.geometry
-    return part.loc[(geoms.notna() & ~geoms.is_empty).to_numpy()]
+    return part.loc[_located(part.geometry)]
 
 
 def _with_distance(part, target_m):
@@ -172,17 +187,39 @@ def _distance_meta(ddf):
 
 # ----------------------------------------------------------------------------- queries
 
-def _near_partition(part, target_m, distance_m):
-    out = _with_distance(part, target_m)
+def _candidates(part, target, reach_m: float | None):
+    """Rows whose bounding box comes within ``reach_m`` (plus a margin) of ``target``'s box,
+    in degrees: a cheap, conservative filter before projecting (WGS-84 frames only).
+    ``reach_m=None`` or another CRS keeps every row."""
+    import numpy as np
+    import shapely
+
+    if reach_m is None or part.crs is None or part.crs.to_epsg() != 4326 or not len(part):
+        return part
+    slack = reach_m * _PREFILTER_FACTOR + _PREFILTER_SLACK_M
+    minx, miny, maxx, maxy = target.bounds
+    dlat = slack / _M_PER_DEG_LAT_MIN
+    widest = min(max(abs(miny), abs(maxy)) + dlat, 89.0)
+    dlon = slack / (_M_PER_DEG_LAT_MIN * math.cos(math.radians(widest)))
+    b = shapely.bounds(part.geometry.values)
+    with np.errstate(invalid="ignore"):
+        keep = ((b[:, 0] <= maxx + dlon) & (b[:, 2] >= minx - dlon)
+                & (b[:, 1] <= maxy + dlat) & (b[:, 3] >= miny - dlat))
+    return part.loc[keep]
+
+
+def _near_partition(part, target, target_m, distance_m):
+    out = _with_distance(_candidates(part, target, distance_m), target_m)
     return out.loc[(out["distance_m"] <= distance_m).to_numpy()]
 
 
 def near(features, target_geom, distance_m, *, client=None, scheduler=None, npartitions=None):
     """Features within ``distance_m`` metres of ``target_geom``, with ``distance_m``, closest first."""
     d = _metres(distance_m)
-    target_m = _metric(_target(target_geom, "the target"))
+    target = _target(target_geom, "the target")
+    target_m = _metric(target)
     ddf = _prune(_features(features, npartitions), target_m, d)
-    lazy = ddf.map_partitions(_near_partition, target_m, d, meta=_distance_meta(ddf))
+    lazy = ddf.map_partitions(_near_partition, target, target_m, d, meta=_distance_meta(ddf))
     return _sort_by_distance(_compute(lazy, client, scheduler))
 
 
@@ -193,7 +230,7 @@ def along(features, line_geom, distance_m, *, client=None, scheduler=None, npart
 
 
 def _contains_partition(part, area):
-    part = _valid(part)
+    part = _valid(_candidates(part, area, 0.0))
     return part.loc[part.geometry.representative_point().covered_by(area).to_numpy()]
 
 
@@ -208,7 +245,30 @@ def contains(features, area_geom, *, client=None, scheduler=None, npartitions=No
     return out.sort_values("name", kind="stable") if "name" in out.columns else out
 
 
-def _nearest_partition(part, target_m, k):
+def _extent_m(target) -> float:
+    """The diagonal of the target's bounding box in metres, generously (0 for a point)."""
+    minx, miny, maxx, maxy = target.bounds
+    return math.hypot((maxx - minx) * math.cos(math.radians(miny)), maxy - miny) * 111_320.0
+
+
+def _nearest_partition(part, target, target_m, k):
+    import numpy as np
+    import shapely
+
+    part = _valid(part)
+    if len(part) > 4 * k and part.crs is not None and part.crs.to_epsg() == 4326 \
+            and (shapely.get_type_id(part.geometry.values) == 0).all():
+        # points: rank by a local flat-earth estimate (cheap), keep everything that could be in
+        # the k best given the estimate's error, and measure only those exactly
+        c = target.centroid
+        x, y = shapely.get_x(part.geometry.values), shapely.get_y(part.geometry.values)
+        approx = np.hypot((x - c.x) * math.cos(math.radians(c.y)), y - c.y) * _M_PER_DEG_LAT_MIN
+        kth = np.partition(approx, k - 1)[k - 1]
+        extent = _extent_m(target)
+        reach = ((kth * (1 + _ESTIMATE_ERROR) + _PREFILTER_SLACK_M + 2 * extent) * (1 + 2 * _ESTIMATE_ERROR)
+                 + _PREFILTER_SLACK_M)
+        if reach < _ESTIMATE_RANGE_M:     # beyond that the flat-earth error bound no longer holds
+            part = part.loc[approx <= reach]
     return _sort_by_distance(_with_distance(part, target_m)).head(k)
 
 
@@ -216,9 +276,10 @@ def nearest(features, target_geom, k: int = 5, *, client=None, scheduler=None, n
     """The ``k`` features closest to ``target_geom`` with ``distance_m``; ties by name, then input order."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise QueryError(f"k must be a whole number of 1 or more, got {k!r}")
-    target_m = _metric(_target(target_geom, "the target"))
+    target = _target(target_geom, "the target")
+    target_m = _metric(target)
     ddf = _features(features, npartitions)
-    lazy = ddf.map_partitions(_nearest_partition, target_m, k, meta=_distance_meta(ddf))
+    lazy = ddf.map_partitions(_nearest_partition, target, target_m, k, meta=_distance_meta(ddf))
     # every partition's own k best, concatenated in partition order: the stable sort of those
     # is the head of the stable sort of everything
     return _sort_by_distance(_compute(lazy, client, scheduler)).head(k)
@@ -271,7 +332,7 @@ def _area_keys(part, polys):
 
     keys = np.full(len(part), "", dtype=object)
     geoms = part.geometry
-    valid = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    valid = _located(geoms)
     if not valid.any() or not len(polys):
         return keys
     points = geopandas.GeoDataFrame({"_row": np.flatnonzero(valid)},
