@@ -25,13 +25,18 @@ METRIC_CRS = "EPSG:4547"
 
 _ROAD = r"[^\s,，;；。、()（）与和及至到-]{1,12}?(?:大道|大街|路|街|环|巷)"
 _JOIN = r"(?:与|和|及|、|/|&|\+)"
-_CROSS_WORD = r"(?:交叉路口|交叉口|交汇处|交会处|交汇口|十字路口|丁字路口|交口|路口)"
+_CROSS_WORD = r"(?:交叉路口|交叉口|交汇处|交会处|交汇口|十字路口|丁字路口|交口|路口|交叉|交汇)"
 _CROSSING_JOINED = re.compile(rf"^(?P<a>{_ROAD})(?P<b>{_ROAD}){_CROSS_WORD}(?P<rest>.*)$")
-_CROSSING_PLAIN = re.compile(rf"^(?P<a>{_ROAD}){_JOIN}(?P<b>{_ROAD})(?P<rest>{_CROSS_WORD}.*|)$")
+# "A路与B路" followed by anything (a crossing word, a corner, an offset, a shop's name)
+_CROSSING_PLAIN = re.compile(rf"^(?P<a>{_ROAD}){_JOIN}(?P<b>{_ROAD})(?P<rest>.*)$")
 _CROSSING_ANY = re.compile(rf"^(?P<a>[^与和及、/&+]+?){_JOIN}(?P<b>[^与和及、/&+]+?){_CROSS_WORD}(?P<rest>.*)$")
+# "X路101号(与Y路交叉口)": the crossing is said inside the brackets
+_BRACKETED = re.compile(rf"^(?P<x>{_ROAD})[^()]*\((?P<inner>[^()]*)\)?")
+_ADMIN_PREFIX = re.compile(r"^(?:[^路街与]{0,8}?(?:省|市|区|县|街道办事处|街道|办事处|镇|乡))+")
+_CN_NUM = r"[零〇一二两三四五六七八九十百千]+"
 _OFFSET = re.compile(
-    r"(?:向|往|朝)?(?P<dir>东北|东南|西北|西南|东|西|南|北)(?:侧|方向|面|行|走)?约?"
-    r"(?P<num>\d+(?:\.\d+)?)(?P<unit>米|m|公里|千米|km)?"
+    r"(?:向|往|朝)?(?P<dir>东北|东南|西北|西南|东|西|南|北)(?:侧|方向|面|行|走|角)?约?"
+    rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUM})(?P<unit>米|m|公里|千米|km)?"
 )
 _RANGE = r"(?:-|~|至|到)"
 _SEGMENT_BRACKET = re.compile(rf"^(?P<x>{_ROAD})\((?:从|自)?(?P<a>{_ROAD}){_RANGE}(?P<b>{_ROAD})(?:段|之间)?\)(?:段|路段)?$")
@@ -64,21 +69,52 @@ class Extent:
     north: str
 
 
+def _cn_number(text: str) -> float:
+    """'五十' → 50, '二百五十' → 250, '两百' → 200, '300' → 300."""
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+    total, current = 0, 0
+    for ch in text:
+        if ch in digits:
+            current = digits[ch]
+        else:
+            unit = {"十": 10, "百": 100, "千": 1000}[ch]
+            total += (current or 1) * unit
+            current = 0
+    return float(total + current)
+
+
+def _road_part(text: str) -> str:
+    """Drop an administrative prefix (郑州市高新区…, …街道办事处) from a road name."""
+    stripped = _ADMIN_PREFIX.sub("", text)
+    return stripped if len(stripped) >= 2 and re.fullmatch(_ROAD, stripped) else text
+
+
 def parse_crossing(key: str) -> Crossing | None:
-    """'a与b交叉口…' (also without 与 when both halves are road names)."""
-    m = _CROSSING_PLAIN.match(key) or _CROSSING_JOINED.match(key)
-    if m is None:
-        m = _CROSSING_ANY.match(key)
+    """'a与b交叉口…', 'ab交叉口…' (both road-shaped), 'X路101号(与Y路交叉口)'; offsets such as
+    '向北300米', '东北角50米', '向南五十米' (a bare number is metres)."""
+    bracket = _BRACKETED.match(key)
+    if bracket and bracket.group("inner"):
+        inner = bracket.group("inner")
+        if inner.startswith(("与", "和")):
+            return parse_crossing(bracket.group("x") + inner)
+        if re.match(rf"{_ROAD}{_CROSS_WORD}", inner):   # "X路56号(Y路交叉口…)"
+            return parse_crossing(bracket.group("x") + "与" + inner)
+        if (found := parse_crossing(inner)) is not None:
+            return found
+    m = _CROSSING_PLAIN.match(key) or _CROSSING_JOINED.match(key) or _CROSSING_ANY.match(key)
     if m is None:
         return None
-    a, b, rest = m.group("a"), m.group("b"), m.group("rest") or ""
-    if not a or not b or a == b:
+    a, b, rest = _road_part(m.group("a")), m.group("b"), m.group("rest") or ""
+    if not a or not b or a == b or "(" in a or ")" in a:
         return None
     direction = metres = None
     off = _OFFSET.search(rest)
     if off:
         direction = off.group("dir")
-        value = float(off.group("num"))
+        value = _cn_number(off.group("num"))
         metres = value * 1000 if off.group("unit") in ("公里", "千米", "km") else value
     return Crossing(a, b, direction, metres)
 
