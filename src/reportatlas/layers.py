@@ -116,11 +116,12 @@ def _radius_m(geom) -> float:
     """Radius of the circle with the same area as ``geom`` (metres, EPSG:4547)."""
     import math
 
+    import numpy as np
+    import shapely
     from pyproj import Transformer
-    from shapely.ops import transform
 
     tr = Transformer.from_crs(CRS, METRIC_CRS, always_xy=True)
-    projected = transform(tr.transform, geom)
+    projected = shapely.transform(geom, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
     if projected.area > 0:
         return round(math.sqrt(projected.area / math.pi), 1)
     if projected.length > 0:
