@@ -49,7 +49,10 @@ def test_alias_resolves_to_its_entry(coder):
     ("须水", "须水站"),                 # station without 站
     ("  須水站 ".replace("須", "须"), "须水站"),
     ("东西路　", "东西路"),              # full-width space
-    ("甲街道办事处", "甲街道"),
+    ("乙街道办事处", "乙街道"),            # no office entry: the 街道 itself
+    ("甲街道办事处", "甲街道办事处"),      # the office, a point
+    ("甲街道", "甲街道"),                  # the area, not its office
+
     ("张庄村委会", "张庄村"),
     ("和平社区居委会", "和平社区"),
     ("郑州市测试区甲街道", "甲街道"),     # administrative prefixes
@@ -67,6 +70,11 @@ def test_road_result_point_lies_on_the_road(coder):
     res = coder.geocode("东西路")
     assert res.geometry_type == "LineString" and res.precision == "road"
     assert res.lat == pytest.approx(34.75) and res.lon == pytest.approx(113.60)
+
+
+def test_district_result_has_no_single_subdistrict(coder):
+    res = coder.geocode("测试区")
+    assert res.kind == "district" and res.subdistrict is None and res.district == "测试区"
 
 
 def test_polygon_result_point_is_inside(coder):
@@ -137,6 +145,11 @@ def test_extent_polygon_between_four_roads(coder):
     assert not poly.contains(Point(113.57, 34.75)) and not poly.contains(Point(113.61, 34.785))
     assert poly.bounds == pytest.approx((113.58, 34.72, 113.64, 34.78), abs=3e-5)  # ~3 m
     assert poly.contains(Point(pt(res)))
+
+
+def test_extent_with_an_unknown_side_is_unresolved_not_one_of_its_roads(coder):
+    res = coder.geocode("东起二号路，西至南北路，南起南环路，北至某铁路线")
+    assert res.status == "unresolved" and res.geometry is None
 
 
 def test_extent_in_wrong_directions_is_not_a_polygon(coder):

@@ -33,6 +33,7 @@ ROWS = [
     ("community:乙:幸福社区", "幸福社区", "", "community", "乙街道", "community", 0.7, Point(113.67, 34.73)),
     ("community:无坐标社区", "无坐标社区", "", "community", "乙街道", "community", 0.5, None),
     ("poi:老纺织厂", "老纺织厂", "纺织厂旧址|纺机老厂", "poi", "甲街道", "exact", 0.8, Point(113.57, 34.77)),
+    ("office:甲街道", "甲街道办事处", "", "subdistrict_office", "甲街道", "nearby", 0.5, Point(113.555, 34.755)),
     ("poi:华山", "华山", "", "poi", "乙街道", "exact", 0.8, Point(113.65, 34.74)),
     ("metro:华山", "华山站", "", "metro_station", "甲街道", "exact", 0.95, Point(113.59, 34.74)),
 ]

@@ -53,6 +53,11 @@ PREFERRED_KINDS: dict[str, frozenset[str]] = {
     "crossing": frozenset({"crossing"}),
 }
 _ADMIN_PREFIXES = ("河南省", "郑州市", "郑州")
+#: without a place_type hint, among equally good name matches: areas first, bus stops and offices last
+KIND_ORDER = {k: i for i, k in enumerate((
+    "subdistrict", "district", "community", "village", "metro_station", "railway_station", "road", "crossing",
+    "site", "zone", "park", "landmark", "residential_compound", "substation", "power_plant", "poi", "bus_stop",
+    "subdistrict_office"))}
 _HOUSE_NUMBER = re.compile(r"^(?:\d+(?:-\d+)*号|\d+号院|中段|东段|西段|南段|北段|段|沿线|两侧|辖区)")
 _CONTAINED_PRECISION = {"community": "community", "village": "community", "subdistrict": "subdistrict",
                         "district": "district"}
@@ -264,6 +269,10 @@ class Geocoder:
                 break
         if result is None:
             result = self._relational(query, stripped, ctx)
+        if result is None and rel.parse_extent(stripped) is not None:
+            # an extent whose bounding roads are not all known: naming one of them would mislead
+            return GeocodeResult(query=query, suggestions=self.index.suggest(query),
+                                 method="extent: not every bounding road is known")
         if result is None:
             for k in keys:
                 hits = self.index.loose(k)
@@ -285,18 +294,23 @@ class Geocoder:
         return result
 
     def _pick(self, query: str, hits: list[tuple[int, int]], ctx: str | None, place_type: str | None):
-        i = self._best(hits, ctx, place_type)
+        i = self._best(hits, ctx, place_type, query=query)
         quality = dict(hits)[i]
         return self._from_row(query, i, method={0: "name", 1: "alias", 2: "name variant"}[quality])
 
-    def _best(self, hits: list[tuple[int, int]], ctx: str | None, place_type: str | None) -> int:
+    def _best(self, hits: list[tuple[int, int]], ctx: str | None, place_type: str | None, *,
+              query: str | None = None) -> int:
+        """The candidate to answer with: overrides, then in context, then of the hinted kind,
+        then the name as written (三官庙街道 the 街道, not 三官庙街道办事处), name before alias
+        before variant, then by kind, precision and confidence."""
         prefer = PREFERRED_KINDS.get(place_type or "", frozenset())
 
         def score(hit):
             i, quality = hit
             row = self.rows[i]
             return (not row.override, row.geometry is None, ctx is not None and not self._in_context(i, ctx),
-                    bool(prefer) and row.kind not in prefer, quality, rank(row.precision), -(row.confidence or 0))
+                    bool(prefer) and row.kind not in prefer, query is not None and row.name != query, quality,
+                    KIND_ORDER.get(row.kind, 12), rank(row.precision), -(row.confidence or 0))
 
         return min(hits, key=score)[0]
 
@@ -329,6 +343,8 @@ class Geocoder:
                             subdistrict=inside or sub, **fields)
         if res.district is None:
             res.district = self._where(point, "district")
+        if fields.get("kind") == "district":
+            res.subdistrict = None
         if res.confidence is not None:
             res.confidence = round(float(res.confidence), 3)
         return res
