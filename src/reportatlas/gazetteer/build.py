@@ -144,6 +144,9 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
         n_ev = len({p[2] for p in pts if p[2] != "x"}) + sum(1 for c in crossings if name in (c["a"], c["b"]))
         road_lines[name] = (geom, used, n_ev, pts)
 
+    rail_line = railway_line(S.read_geojson(src.path("railway"), datum="wgs84"))
+    if rail_line is not None:
+        road_lines["陇海铁路"] = (rail_line, len(LONGHAI_STATIONS), len(LONGHAI_STATIONS), [])
     sub_polys, tiling = _tile(tree, dgeom, label_pts, communities, road_lines)
     summary["tiling"] = tiling
     for (district, sub), poly in sorted(sub_polys.items()):
@@ -181,6 +184,14 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
     # roads and crossings
     no_line = []
     for name, (geom, used, n_ev, pts) in sorted(road_lines.items()):
+        if name == "陇海铁路":
+            entries.append({"id": "railway:陇海铁路", "name": name, "aliases": ["陇海铁路线", "陇海线"],
+                            "kind": "railway", "precision": "road", "source": "OSM railway_stations_bbox.geojson",
+                            "datum_in": "wgs84", "licence": S.LICENCES["osm"],
+                            "method": "straight segments between the line's stations (" + "、".join(LONGHAI_STATIONS)
+                            + "); the track bends between them, so only ~0.5 km accurate",
+                            "evidence": n_ev, "confidence": 0.4, "geometry": geom})
+            continue
         if geom is None:
             no_line.append(name)
             p = pts[0]
@@ -298,6 +309,21 @@ def _tile(tree, dgeom, label_pts, communities, road_lines):
     return out, info
 
 
+#: OSM train stations that lie on the 陇海 railway, west to east (line membership is public
+#: knowledge, the positions are OSM's)
+LONGHAI_STATIONS = ("上街", "荥阳", "关帝庙", "铁炉", "郑州")
+
+
+def railway_line(rail):
+    """The 陇海 railway as straight segments between its OSM stations, or None."""
+    import shapely
+
+    pts = {str(r.name): r.geometry for r in rail.itertuples() if getattr(r, "station", "") == "train"}
+    if not all(n in pts for n in LONGHAI_STATIONS):
+        return None
+    return shapely.LineString([(pts[n].x, pts[n].y) for n in LONGHAI_STATIONS])
+
+
 def extent_polygon(ext: dict, road_lines: dict):
     """The box between four bounding roads (EPSG:4547), or None if a road has no line.
 
@@ -306,15 +332,27 @@ def extent_polygon(ext: dict, road_lines: dict):
     """
     import shapely
 
-    lim = {}
+    lines = {}
     for side in ("east", "west", "south", "north"):
-        road = ext[side]
-        entry = road_lines.get(road)
-        if entry is None or entry[0] is None:
+        entry = road_lines.get(ext[side])
+        if entry is None or entry[0] is None or entry[0].geom_type == "Point":
             return None
-        g = _geom_to(entry[0], 4326, 4547)
-        c = shapely.get_coordinates(g)
-        lim[side] = float(np.median(c[:, 0] if side in ("east", "west") else c[:, 1]))
+        lines[side] = _geom_to(entry[0], 4326, 4547)
+    lim = {side: float(np.median(shapely.get_coordinates(g)[:, 0 if side in ("east", "west") else 1]))
+           for side, g in lines.items()}
+    for _ in range(2):  # refine: each road's position over the stretch that bounds the box
+        new = {}
+        for side, g in lines.items():
+            if side in ("east", "west"):
+                strip = shapely.box(-1e9, min(lim["south"], lim["north"]), 1e9, max(lim["south"], lim["north"]))
+                axis = 0
+            else:
+                strip = shapely.box(min(lim["west"], lim["east"]), -1e9, max(lim["west"], lim["east"]), 1e9)
+                axis = 1
+            part = g.intersection(strip)
+            c = shapely.get_coordinates(part if not part.is_empty else g)
+            new[side] = float(np.median(c[:, axis]))
+        lim = new
     if not (lim["west"] < lim["east"] and lim["south"] < lim["north"]):
         return None
     return shapely.box(lim["west"], lim["south"], lim["east"], lim["north"])
@@ -461,3 +499,20 @@ def build_gazetteer(sources: str | Path | None = None, out_dir: str | Path | Non
 
     clear_cache()
     return summary
+
+
+def _assign_parents_from_gazetteer(entries: list[dict], gazetteer_dir) -> None:
+    """Fill subdistrict/district/adcode of new entries from an existing gazetteer's polygons."""
+    from . import load
+    from ..errors import InputFileNotFound
+
+    try:
+        gaz = load(gazetteer_dir)
+    except InputFileNotFound:
+        return
+    subs = gaz.subdistricts()
+    sub_polys = {(r.district, r.name): r.geometry for r in subs.itertuples() if r.precision == "subdistrict"}
+    dists = gaz.districts()
+    dgeom = {r.name: r.geometry for r in dists.itertuples()}
+    adcode = {r.name: int(r.adcode) for r in dists.itertuples() if r.adcode is not None}
+    _assign_parents(entries, sub_polys, dgeom, adcode)

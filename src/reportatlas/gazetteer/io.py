@@ -49,8 +49,9 @@ def feature(entry: dict) -> dict:
     return {"type": "Feature", "properties": props, "geometry": gj}
 
 
-def dumps(entries: Iterable[dict], *, meta: dict | None = None) -> str:
-    feats = sorted((feature(e) for e in entries), key=lambda f: f["properties"]["id"])
+def dumps(entries: Iterable[dict], *, meta: dict | None = None, features: Iterable[dict] = ()) -> str:
+    """The file text for ``entries`` (dicts) plus already-made GeoJSON ``features``."""
+    feats = sorted([feature(e) for e in entries] + list(features), key=lambda f: f["properties"]["id"])
     head = {"type": "FeatureCollection", "name": "reportatlas_gazetteer",
             "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}}
     if meta:
