@@ -180,6 +180,7 @@ class Geocoder:
         self.tolerance = crossing_tolerance_m
         self._metric: dict[int, Any] = {}
         self._memo: dict[tuple, GeocodeResult] = {}
+        self._ctx: str | None = None   # the context of the query being answered
         self._areas = {k: [(i, r) for i, r in enumerate(rows) if r.kind == k and r.geometry is not None
                            and r.geometry.geom_type in ("Polygon", "MultiPolygon")]
                        for k in ("subdistrict", "district")}
@@ -229,7 +230,11 @@ class Geocoder:
         memo_key = (query, ctx, place_type)
         if memo_key in self._memo:
             return self._memo[memo_key]
-        result = self._geocode(query, ctx, place_type)
+        self._ctx = ctx
+        try:
+            result = self._geocode(query, ctx, place_type)
+        finally:
+            self._ctx = None
         self._memo[memo_key] = result
         return result
 
@@ -335,12 +340,22 @@ class Geocoder:
         return self._areas[kind][int(hits[0])][1].name if len(hits) else None
 
     def _result(self, query: str, geometry, **fields) -> GeocodeResult:
+        """A resolved answer.  Its point is on/in the geometry — on the part inside the context
+        街道 when a line or area passes through it — and its 街道 is the one containing that point
+        (None outside every known 街道: the entry's own label is not repeated for a point elsewhere)."""
         point = representative_point(geometry)
-        sub = fields.pop("subdistrict", None)
-        inside = self._where(point, "subdistrict")
+        ctx = self._ctx
+        if ctx and geometry.geom_type != "Point" and fields.get("kind") not in ("district", "subdistrict"):
+            area = self._area_row(ctx)
+            if area is not None and area.geometry.intersects(geometry):
+                part = geometry.intersection(area.geometry)
+                if not part.is_empty:
+                    point = representative_point(part) if part.geom_type != "GeometryCollection" \
+                        else part.representative_point()
+        fields.pop("subdistrict", None)
         res = GeocodeResult(query=query, status="ok", geometry=geometry, geometry_type=geometry.geom_type,
                             lon=round(point.x, 7), lat=round(point.y, 7),
-                            subdistrict=inside or sub, **fields)
+                            subdistrict=self._where(point, "subdistrict"), **fields)
         if res.district is None:
             res.district = self._where(point, "district")
         if fields.get("kind") == "district":
