@@ -230,8 +230,12 @@ def along(features, line_geom, distance_m, *, client=None, scheduler=None, npart
 
 
 def _contains_partition(part, area):
+    import numpy as np
+    import shapely
+
     part = _valid(_candidates(part, area, 0.0))
-    return part.loc[part.geometry.representative_point().covered_by(area).to_numpy()]
+    shapely.prepare(area)
+    return part.loc[shapely.covers(area, _representative_points(np.asarray(part.geometry.values)))]
 
 
 def contains(features, area_geom, *, client=None, scheduler=None, npartitions=None):
@@ -325,6 +329,15 @@ def _polygons(areas, crs):
     return polys
 
 
+def _representative_points(values):
+    """A point on each geometry (points stay as they are: no copy)."""
+    import shapely
+
+    if (shapely.get_type_id(values) == 0).all():
+        return values
+    return shapely.point_on_surface(values)
+
+
 def _area_keys(part, polys):
     """For every row, the name of the smallest area covering its representative point ('' if none)."""
     import geopandas
@@ -335,8 +348,27 @@ def _area_keys(part, polys):
     valid = _located(geoms)
     if not valid.any() or not len(polys):
         return keys
-    points = geopandas.GeoDataFrame({"_row": np.flatnonzero(valid)},
-                                    geometry=geoms.loc[valid].representative_point().to_numpy(), crs=part.crs)
+    rows = np.flatnonzero(valid)
+    points = _representative_points(np.asarray(geoms.values[valid]))
+    if len(polys) <= _FEW_AREAS:
+        # a few areas (the 街道 of a district): one vectorised test per area, smallest first,
+        # each point keeps the first area that covers it — the same rule as the sjoin below
+        import shapely
+
+        x, y = shapely.get_x(points), shapely.get_y(points)
+        free = np.ones(len(points), dtype=bool)
+        for i in polys.sort_values("_area", kind="stable").index:
+            poly = polys.geometry[i]
+            minx, miny, maxx, maxy = poly.bounds
+            cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+            if not len(cand):
+                continue
+            shapely.prepare(poly)
+            hit = cand[shapely.covers(poly, points[cand])]   # prepared geometry first: fast
+            keys[rows[hit]] = str(polys.at[i, "name"])
+            free[hit] = False
+        return keys
+    points = geopandas.GeoDataFrame({"_row": rows}, geometry=points, crs=part.crs)
     joined = geopandas.sjoin(points, polys, predicate="covered_by", how="inner")
     joined = joined.sort_values(["_area", "index_right"], kind="stable").drop_duplicates("_row")
     keys[joined["_row"].to_numpy()] = joined["name"].astype(str).to_numpy()
@@ -377,7 +409,7 @@ def _sum_parts(keys, values):
     ok = np.isfinite(v)
     mantissa, exponent = np.frexp(v[ok])
     ints = (mantissa * float(1 << 53)).astype(np.int64)
-    frame = pd.DataFrame({"key": pd.Series(np.asarray(keys, dtype=object)[ok], dtype=object),
+    frame = pd.DataFrame({"key": np.asarray(keys)[ok],
                           "exp": exponent.astype(np.int64), "hi": ints >> _HALF, "lo": ints & _LOW_MASK})
     return frame.groupby(["key", "exp"], sort=False)[["hi", "lo"]].sum().reset_index()
 
@@ -400,6 +432,8 @@ def exact_sum(values) -> float:
     return _combine_sums(_sum_parts(np.zeros(len(v), dtype=np.int64), v)).get(0, 0.0) if len(v) else 0.0
 
 
+_FEW_AREAS = 64     # up to this many areas, points are placed by one vectorised test per area
+_KEY_SEP = "\x1f"   # joins group and unit into one key (a character no name contains)
 _PARTIAL_COLUMNS = ["part", "key", "exp", "hi", "lo", "n", "min", "max"]
 
 
@@ -416,16 +450,24 @@ def _aggregate_partition(part, polys, by, metric, is_metrics):
         values = pd.Series(1.0, index=part.index) if metric is None else pd.to_numeric(part[metric], errors="coerce")
         units = pd.Series("", index=part.index)
     if polys is not None:
-        groups = pd.Series(_area_keys(part, polys), index=part.index)
+        groups = _area_keys(part, polys)
     else:
-        groups = part[by].fillna("").astype(str)
-    data = pd.DataFrame({"g": groups.to_numpy(), "u": units.to_numpy(), "v": values.astype("float64").to_numpy()})
-    data = data.loc[data["v"].notna().to_numpy() & (data["g"] != "").to_numpy()]
-    keys = pd.Series(list(zip(data["g"], data["u"])), dtype=object)
-    sums = _sum_parts(keys.to_numpy(), data["v"].to_numpy())
+        groups = part[by].fillna("").astype(str).to_numpy(dtype=object)
+    # integer codes for (group, unit): grouping millions of rows by strings is slow
+    g_codes, g_names = pd.factorize(np.asarray(groups, dtype=object))
+    u_codes, u_names = pd.factorize(np.asarray(units.to_numpy(), dtype=object))
+    v = values.astype("float64").to_numpy()
+    keep = ~np.isnan(v) & (np.asarray(groups, dtype=object) != "")
+    codes = (g_codes.astype(np.int64) * max(len(u_names), 1) + u_codes)[keep]
+    v = v[keep]
+    label = {int(c): f"{g_names[c // max(len(u_names), 1)]}{_KEY_SEP}{u_names[c % max(len(u_names), 1)]}"
+             for c in np.unique(codes)}
+    sums = _sum_parts(codes, v)
+    sums["key"] = sums["key"].map(label)
     sums["part"] = "sum"
-    stats = data.assign(key=keys.to_numpy()).groupby("key", sort=False)["v"].agg(["count", "min", "max"])
+    stats = pd.DataFrame({"key": codes, "v": v}).groupby("key", sort=False)["v"].agg(["count", "min", "max"])
     stats = stats.rename(columns={"count": "n"}).reset_index()
+    stats["key"] = stats["key"].map(label)
     stats["part"] = "stats"
     out = pd.concat([sums.reindex(columns=_PARTIAL_COLUMNS), stats.reindex(columns=_PARTIAL_COLUMNS)],
                     ignore_index=True)
@@ -480,9 +522,10 @@ def aggregate(features_or_metrics, areas=None, *, by: str = "subdistrict", metri
     stats = partials.loc[partials["part"] == "stats"].groupby("key", sort=False).agg(
         n=("n", "sum"), min=("min", "min"), max=("max", "max"))
     rows = []
-    for (group, unit), row in stats.iterrows():
+    for key, row in stats.iterrows():
+        group, unit = str(key).split(_KEY_SEP, 1)
         n = int(row["n"])
-        total = sums.get((group, unit), 0.0)
+        total = sums.get(key, 0.0)
         values = {"count": float(n), "sum": total, "mean": total / n, "min": row["min"], "max": row["max"]}
         rows.append({by: group, "unit": unit, "n": n, "value": float(values[stat])})
     result = pd.DataFrame(rows, columns=[by, "unit", "n", "value"]).astype({"n": "int64", "value": "float64"})
