@@ -110,6 +110,20 @@ def test_crossing_of_a_road_that_stops_short_uses_closest_approach(coder):
     assert "closest approach" in res.method
 
 
+def test_crossing_of_roads_far_apart_prolongs_the_short_one(coder):
+    res = coder.geocode("远路与东西路交叉口")
+    assert res.precision == "intersection" and "prolonged" in res.method
+    assert metres(pt(res), (113.66, 34.75)) < 10
+    assert res.confidence < coder.geocode("东西路与南北路交叉口").confidence
+    strict = Geocoder(world(), overrides=[], extend_roads_m=0)
+    assert strict.geocode("远路与东西路交叉口").precision == "road"   # only "somewhere on a road"
+
+
+def test_subdistrict_prefix_is_dropped_from_an_address(coder):
+    res = coder.geocode("乙街道东西路与二号路交叉口")
+    assert res.method == "crossing entry"
+
+
 def test_crossing_offset_moves_the_stated_distance(coder):
     base = coder.geocode("东西路与南北路交叉口")
     moved = coder.geocode("东西路与南北路交叉口向北300米路东")

@@ -52,6 +52,17 @@ def test_crossing_point_prefers_the_line_that_runs_through():
     assert rel.crossing_point(short, through, tolerance=100) is None
 
 
+def test_extended_crossing_prolongs_lines_that_stop_short():
+    through = LineString([(0, 0), (1000, 0)])
+    far = LineString([(400, 1500), (400, 3000)])
+    assert rel.crossing_point(far, through, tolerance=400) is None
+    point, beyond = rel.extended_crossing(far, through, extend=2000)
+    assert point.equals(Point(400, 0)) and beyond == pytest.approx(1500)
+    assert rel.extended_crossing(far, through, extend=1000) is None
+    parallel = LineString([(0, 100), (1000, 100)])
+    assert rel.extended_crossing(parallel, through, extend=5000) is None
+
+
 def test_crossing_point_picks_the_intersection_nearest_context():
     ring = LineString([(0, 0), (1000, 0), (1000, 1000), (0, 1000)])
     across = LineString([(500, -100), (500, 1100)])

@@ -145,12 +145,16 @@ class Geocoder:
     default files (geodata/overrides.csv|geojson if present), or a list of paths and/or
     :class:`~reportatlas.overrides.Override` objects ([] for none).  ``online``: an
     :class:`~reportatlas.online.OnlineGeocoder` or None (offline, the default).
+    ``crossing_tolerance_m``: two road lines that come this close meet there;
+    ``extend_roads_m``: lines that do not meet are prolonged straight by up to this much to find
+    their crossing (derived road lines often stop short; 0 turns it off).
     ``context_fallback``: when True, a name that cannot be resolved at all but comes with a
     ``context`` 街道 resolves to that 街道 (precision "subdistrict", method says so).
     """
 
     def __init__(self, gazetteer=None, *, overrides=None, online=None, overrides_datum: str | None = None,
-                 context_fallback: bool = False, crossing_tolerance_m: float = 400.0):
+                 context_fallback: bool = False, crossing_tolerance_m: float = 400.0,
+                 extend_roads_m: float = 2500.0):
         from .overrides import Override, default_override_files, load_overrides
 
         entries = self._entries(gazetteer)
@@ -178,6 +182,7 @@ class Geocoder:
         self.online = online
         self.context_fallback = context_fallback
         self.tolerance = crossing_tolerance_m
+        self.extend = extend_roads_m
         self._metric: dict[int, Any] = {}
         self._memo: dict[tuple, GeocodeResult] = {}
         self._ctx: str | None = None   # the context of the query being answered
@@ -189,6 +194,9 @@ class Geocoder:
                                          | {r.subdistrict for r in rows if r.subdistrict})
         self._district_names = sorted({r.name for r in rows if r.kind == "district"} | {r.district for r in rows if r.district})
         self._crossings = self._crossing_index()
+        # administrative prefixes dropped from the front of an address, outermost first
+        self._prefixes = _ADMIN_PREFIXES + tuple(sorted({normalize(d) for d in self._district_names}, key=len, reverse=True)) \
+            + tuple(sorted({normalize(d) for d in self._subdistrict_names}, key=len, reverse=True))
 
     # -- construction helpers -----------------------------------------------------------------
     @staticmethod
@@ -260,7 +268,7 @@ class Geocoder:
     def _geocode(self, query: str, ctx: str | None, place_type: str | None) -> GeocodeResult:
         key = normalize(query)
         stripped = key
-        for prefix in _ADMIN_PREFIXES + tuple(normalize(d) for d in self._district_names):
+        for prefix in self._prefixes:
             if stripped.startswith(prefix) and len(stripped) > len(prefix):
                 stripped = stripped[len(prefix):]
         keys = list(dict.fromkeys((key, stripped)))
@@ -425,12 +433,19 @@ class Geocoder:
         near = None
         if ctx and (area := self._area_row(ctx)) is not None:
             near = rel.to_metric(area.geometry.point_on_surface())
+        base = min(self.rows[ia].confidence or 0.5, self.rows[ib].confidence or 0.5)
         found = rel.crossing_point(self._m(ia), self._m(ib), tolerance=self.tolerance, near=near)
-        if found is None:
+        if found is not None:
+            point, gap = found
+            conf = base * (1 - 0.5 * gap / self.tolerance)
+            method = ("intersection of the two road lines" if gap == 0
+                      else f"closest approach of the two road lines ({gap:.0f} m apart)")
+        elif self.extend and (found := rel.extended_crossing(self._m(ia), self._m(ib), extend=self.extend)):
+            point, beyond = found
+            conf = base * 0.5 * (1 - beyond / self.extend)
+            method = f"where the two road lines would cross, prolonged straight ({beyond:.0f} m past the known line)"
+        else:
             return None
-        point, gap = found
-        conf = min(self.rows[ia].confidence or 0.5, self.rows[ib].confidence or 0.5) * (1 - 0.5 * gap / self.tolerance)
-        method = "intersection of the two road lines" if gap == 0 else f"closest approach of the two road lines ({gap:.0f} m apart)"
         return point, conf, f"{self.rows[ia].source}; {self.rows[ib].source}", method, None
 
     def _crossing(self, query: str, c: rel.Crossing, ctx: str | None) -> GeocodeResult | None:

@@ -32,7 +32,7 @@ _CROSSING_PLAIN = re.compile(rf"^(?P<a>{_ROAD}){_JOIN}(?P<b>{_ROAD})(?P<rest>.*)
 _CROSSING_ANY = re.compile(rf"^(?P<a>[^与和及、/&+]+?){_JOIN}(?P<b>[^与和及、/&+]+?){_CROSS_WORD}(?P<rest>.*)$")
 # "X路101号(与Y路交叉口)": the crossing is said inside the brackets
 _BRACKETED = re.compile(rf"^(?P<x>{_ROAD})[^()]*\((?P<inner>[^()]*)\)?")
-_ADMIN_PREFIX = re.compile(r"^(?:[^路街与]{0,8}?(?:省|市|区|县|街道办事处|街道|办事处|镇|乡))+")
+_ADMIN_PREFIX = re.compile(r"^(?:[^路街与]{0,12}?(?:省|市|区|县|街道办事处|街道|办事处|镇|乡))+")
 _CN_NUM = r"[零〇一二两三四五六七八九十百千]+"
 _OFFSET = re.compile(
     r"(?:向|往|朝)?(?P<dir>东北|东南|西北|西南|东|西|南|北)(?:侧|方向|面|行|走|角)?约?"
@@ -174,6 +174,39 @@ def _is_endpoint(line, point: Point, tol: float = 1.0) -> bool:
         if Point(coords[0]).distance(point) <= tol or Point(coords[-1]).distance(point) <= tol:
             return True
     return False
+
+
+def _extended(line, metres: float):
+    """The line with each part prolonged straight by ``metres`` at both ends (in the direction
+    of its last ~200 m)."""
+    def beyond(end: Point, inner: Point) -> tuple[float, float]:
+        dx, dy = end.x - inner.x, end.y - inner.y
+        norm = math.hypot(dx, dy) or 1.0
+        return end.x + dx / norm * metres, end.y + dy / norm * metres
+
+    parts = line.geoms if isinstance(line, MultiLineString) else [line]
+    out = []
+    for part in parts:
+        if part.length == 0:
+            continue
+        back = min(200.0, part.length)
+        coords = list(part.coords)
+        start = beyond(Point(coords[0]), part.interpolate(back))
+        end = beyond(Point(coords[-1]), part.interpolate(part.length - back))
+        out.append(LineString([start, *coords, end]))
+    return MultiLineString(out) if len(out) > 1 else (out[0] if out else line)
+
+
+def extended_crossing(line_a, line_b, *, extend: float) -> tuple[Point, float] | None:
+    """Where two road lines that do not meet would cross if each were prolonged straight by at
+    most ``extend`` metres; returns (point, metres beyond the farther line's end)."""
+    inter = _extended(line_a, extend).intersection(_extended(line_b, extend))
+    points = [g for g in getattr(inter, "geoms", [inter]) if isinstance(g, Point) and not g.is_empty]
+    if not points:
+        return None
+    beyond = [(max(line_a.distance(p), line_b.distance(p)), p) for p in points]
+    d, p = min(beyond, key=lambda t: t[0])
+    return (p, d) if d <= extend else None
 
 
 def crossing_point(line_a, line_b, *, tolerance: float = 300.0, near: Point | None = None) -> tuple[Point, float] | None:
