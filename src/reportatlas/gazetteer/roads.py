@@ -141,8 +141,8 @@ def build_road_line(points: list[tuple[float, float]], *, gap_m: float = 2500.0,
 
     Points are projected to metres, snapped to ``cell_m`` clusters, ordered along the
     principal axis, cleaned of points that stick out sideways by more than ``outlier_m``
-    from their neighbours' chord, and split where consecutive points are more than
-    ``gap_m`` apart (namesakes far away, or a stretch with no evidence).  Returns a
+    from their neighbours' chord, after splitting them into groups linked by gaps under
+    ``gap_m`` (namesakes far away, or a stretch with no evidence); single points are dropped.  Returns a
     (Multi)LineString and the number of points used.
     """
     import shapely
@@ -159,12 +159,54 @@ def build_road_line(points: list[tuple[float, float]], *, gap_m: float = 2500.0,
     weight = np.array([len(idx) for _, idx in sorted(cells.items())])
     if len(cent) < 2:
         return None, 0
+    # split into groups of points linked by gaps < gap_m (namesakes far away, or a stretch
+    # with no evidence), then order each group along its own principal axis
+    groups = _link_groups(cent, gap_m)
+    parts = []
+    for idx in groups:
+        if len(idx) < 2:
+            continue
+        part = _order_clean(cent[idx], weight[idx], outlier_m)
+        if len(part) >= 2:
+            parts.append(part)
+    if not parts:
+        return None, 0
+    parts.sort(key=lambda p: (-len(p), p[0][0], p[0][1]))
+    lines = []
+    for p in parts:
+        lon, lat = _geo(p[:, 0], p[:, 1])
+        lines.append(shapely.LineString(np.column_stack([lon, lat])))
+    geom = lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
+    return geom, int(sum(len(p) for p in parts))
+
+
+def _link_groups(xy: np.ndarray, gap: float) -> list[np.ndarray]:
+    """Single-linkage groups: points closer than ``gap`` (through a chain) share a group."""
+    n = len(xy)
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    for i, j in zip(*np.nonzero(np.triu(d < gap, 1))):
+        parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        groups[find(i)].append(i)
+    return [np.array(g) for g in sorted(groups.values())]
+
+
+def _order_clean(cent: np.ndarray, weight: np.ndarray, outlier_m: float) -> np.ndarray:
+    """Points ordered along their principal axis, sideways outliers dropped (twice)."""
     c0 = np.average(cent, axis=0, weights=weight)
-    u, s, vt = np.linalg.svd((cent - c0) * np.sqrt(weight)[:, None], full_matrices=False)
+    _, _, vt = np.linalg.svd((cent - c0) * np.sqrt(weight)[:, None], full_matrices=False)
     t = (cent - c0) @ vt[0]
     order = np.argsort(t, kind="stable")
     cent, weight = cent[order], weight[order]
-    # drop sideways outliers (a namesake stop a block away), twice
     for _ in range(2):
         if len(cent) < 3:
             break
@@ -172,27 +214,14 @@ def build_road_line(points: list[tuple[float, float]], *, gap_m: float = 2500.0,
         for i in range(1, len(cent) - 1):
             a, b, p = cent[i - 1], cent[i + 1], cent[i]
             ab = b - a
-            L = np.hypot(*ab)
-            if L == 0:
+            length = np.hypot(*ab)
+            if length == 0:
                 continue
-            off = abs(ab[0] * (p - a)[1] - ab[1] * (p - a)[0]) / L
+            off = abs(ab[0] * (p - a)[1] - ab[1] * (p - a)[0]) / length
             if off > outlier_m and weight[i] <= max(weight[i - 1], weight[i + 1]):
                 keep[i] = False
         cent, weight = cent[keep], weight[keep]
-    parts, cur = [], [cent[0]]
-    for p in cent[1:]:
-        if np.hypot(*(p - cur[-1])) > gap_m:
-            parts.append(cur)
-            cur = [p]
-        else:
-            cur.append(p)
-    parts.append(cur)
-    parts = [np.array(p) for p in parts if len(p) >= 2]
-    if not parts:
-        return None, 0
-    lines = []
-    for p in parts:
-        lon, lat = _geo(p[:, 0], p[:, 1])
-        lines.append(shapely.LineString(np.column_stack([lon, lat])))
-    geom = lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
-    return geom, int(sum(len(p) for p in parts))
+    # west→east (or south→north) so the line's direction does not depend on the SVD's sign
+    if (cent[-1][0] - cent[0][0], cent[-1][1] - cent[0][1]) < (0, 0):
+        cent = cent[::-1]
+    return cent
