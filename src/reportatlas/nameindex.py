@@ -9,9 +9,10 @@ without 站 (须水 ↔ 须水站), a road with or without its 路/大道/大街
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -78,6 +79,7 @@ class NameIndex:
     automaton: ahocorasick.Automaton | None = None
     _chars: dict[str, set[int]] = field(default_factory=dict)
     _display: list[str] = field(default_factory=list)
+    _display_keys: list[str] = field(default_factory=list)
 
     @classmethod
     def build(cls, names: Iterable[str], aliases: Iterable[Iterable[str]], kinds: Iterable[str]) -> "NameIndex":
@@ -111,6 +113,7 @@ class NameIndex:
             index.automaton = automaton
         display = sorted({n for n in names if n})
         index._display = display
+        index._display_keys = [normalize(n) for n in display]
         chars: dict[str, set[int]] = defaultdict(set)
         for i, name in enumerate(display):
             for ch in set(normalize(name)):
@@ -145,21 +148,21 @@ class NameIndex:
         return found
 
     def suggest(self, text: str, *, limit: int = 5) -> list[str]:
-        """The closest known names: many shared characters first, then difflib's ratio."""
+        """The closest known names: a shortlist by shared characters (the rarer ones count;
+        characters in more than 5 % of names such as 路 only when nothing rarer is shared),
+        then ordered by difflib's similarity ratio."""
         key = normalize(text)
         if not key or not self._display:
             return []
-        counts: dict[int, int] = defaultdict(int)
-        for ch in set(key):
-            for i in self._chars.get(ch, ()):
-                counts[i] += 1
+        common = max(50, len(self._display) // 20)
+        present = [ch for ch in set(key) if ch in self._chars]
+        rare = [ch for ch in present if len(self._chars[ch]) <= common]
+        counts: Counter[int] = Counter()
+        for ch in rare or present:
+            counts.update(self._chars[ch])
         if not counts:
             return []
-        shortlist = sorted(counts, key=lambda i: (-counts[i], len(self._display[i])))[:60]
-        scored = []
-        for i in shortlist:
-            name = self._display[i]
-            ratio = difflib.SequenceMatcher(None, key, normalize(name)).ratio()
-            scored.append((-(ratio + 0.05 * counts[i]), name))
-        scored.sort()
-        return [name for _, name in scored[:limit]]
+        shortlist = heapq.nlargest(40, counts, key=lambda i: (counts[i], -len(self._display_keys[i])))
+        scored = sorted(shortlist, key=lambda i: (-difflib.SequenceMatcher(None, key, self._display_keys[i]).ratio()
+                                                  - 0.05 * counts[i], self._display[i]))
+        return [self._display[i] for i in scored[:limit]]
