@@ -58,15 +58,20 @@ class PlaceFinder:
     def __init__(self, known_names: Iterable[KnownName]):
         self.known: dict[str, tuple[str, str]] = {}   # surface → (canonical, place_type)
         self.subdistricts: dict[str, str] = {}        # full 街道 name → district
-        for kn in known_names:
-            ptype = KIND_TYPES.get(kn.kind)
-            if ptype is None:
-                continue
-            for surface in (kn.name, *tuple(kn.aliases or ())):
-                if surface and len(surface) >= 3 and surface not in self.known:
-                    self.known[surface] = (kn.name, ptype)
-            if ptype == "subdistrict":
+        known_names = [kn for kn in known_names if KIND_TYPES.get(kn.kind)]
+        for kn in known_names:            # canonical names first, then aliases
+            if len(kn.name) >= 3:
+                self.known.setdefault(kn.name, (kn.name, KIND_TYPES[kn.kind]))
+            if KIND_TYPES[kn.kind] == "subdistrict":
                 self.subdistricts[kn.name] = ""
+        for kn in known_names:
+            ptype = KIND_TYPES[kn.kind]
+            for alias in kn.aliases or ():
+                if len(alias) < 3 or alias in self.known:
+                    continue
+                if ptype in ("community", "village") and not alias.endswith(("社区", "村")):
+                    continue  # 周新庄 alone names a project as often as the village
+                self.known[alias] = (kn.name, ptype)
         for d in ZHENGZHOU_DISTRICTS:
             self.known.setdefault(d, (d, "district"))
         for kn in BUILTIN_NAMES:
@@ -107,6 +112,8 @@ class PlaceFinder:
             start = end - len(surface) + 1
             if ptype == "district" and text[end + 1:end + 2] == "委":
                 continue  # 中原区委: the party committee
+            if ptype == "road" and text[end + 1:end + 2] and text[end + 1] in NOT_AFTER.get(surface[-1], ""):
+                continue  # 红旗路段 (an award), 交通路网
             out.append(_Cand(start, end + 1, name, ptype, 2, True))
         return out
 
@@ -128,6 +135,8 @@ class PlaceFinder:
             if not _good_stem(stem, suffix):
                 continue
             name = stem + suffix
+            if ptype == "road" and name not in self.known and self.known.get(name[1:], ("", ""))[1] == "road":
+                stem_start, name = stem_start + 1, name[1:]  # 其中中华山路: the known 华山路
             if suffix == "街道" and name not in self.known and stem[-1] not in "路街村镇湖山河庄寨庙园桥门" \
                     and not text.startswith(("办事处", "党工委"), m.end()):
                 continue  # 召开街道: not a name
@@ -377,6 +386,8 @@ def _refine_type(name: str, ptype: str) -> str:
 
 
 def _canonical(name: str, ptype: str) -> str:
+    if name.endswith("铁路线"):
+        return name[:-1]
     if ptype == "zone":
         for pre in ("郑州中央文化区", "CCD"):
             if name.startswith(pre) and len(name) > len(pre):
