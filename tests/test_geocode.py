@@ -173,6 +173,19 @@ def test_extent_in_wrong_directions_is_not_a_polygon(coder):
 
 # --- names inside the query --------------------------------------------------------------------------
 
+def test_road_without_a_line_is_placed_on_its_known_crossings(coder):
+    res = coder.geocode("孤路")     # no line, but one crossing names it
+    assert res.ok and res.precision == "road" and res.geometry_type == "Point"
+    assert pt(res) == pytest.approx((113.545, 34.75))
+    assert "crossing" in res.method
+
+
+def test_context_fallback_beats_a_district_level_answer():
+    fallback = Geocoder(world(), overrides=[], context_fallback=True)
+    res = fallback.geocode("测试区某某广场", context="乙街道")
+    assert res.precision == "subdistrict" and res.name == "乙街道"
+
+
 def test_road_with_house_number_is_on_the_road(coder):
     res = coder.geocode("东西路306号")
     assert res.ok and res.precision == "road" and res.name == "东西路"

@@ -28,6 +28,7 @@ ROWS = [
     ("road:短路", "短路", "", "road", "乙街道", "road", 0.7, LineString([(113.62, 34.752), (113.62, 34.79)])),
     ("road:远路", "远路", "", "road", "乙街道", "road", 0.7, LineString([(113.66, 34.765), (113.66, 34.79)])),
     ("crossing:东西路|二号路", "东西路与二号路", "", "crossing", "乙街道", "intersection", 0.9, Point(113.6403, 34.7502)),
+    ("crossing:孤路|东西路", "孤路与东西路交叉口", "", "crossing", "甲街道", "intersection", 0.8, Point(113.545, 34.75)),
     ("metro:须水", "须水站", "", "metro_station", "甲街道", "exact", 0.95, Point(113.55, 34.76)),
     ("community:和平社区", "和平社区", "和平居委会", "community", "甲街道", "community", 0.7, Point(113.56, 34.74)),
     ("village:张庄村", "张庄村", "", "village", "乙街道", "community", 0.7, Point(113.66, 34.77)),

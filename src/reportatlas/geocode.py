@@ -193,6 +193,7 @@ class Geocoder:
         self._subdistrict_names = sorted({r.name for r in rows if r.kind == "subdistrict"}
                                          | {r.subdistrict for r in rows if r.subdistrict})
         self._district_names = sorted({r.name for r in rows if r.kind == "district"} | {r.district for r in rows if r.district})
+        self._crossings_by_road: dict[str, list[int]] = {}
         self._crossings = self._crossing_index()
         # administrative prefixes dropped from the front of an address, outermost first
         self._prefixes = _ADMIN_PREFIXES + tuple(sorted({normalize(d) for d in self._district_names}, key=len, reverse=True)) \
@@ -222,7 +223,10 @@ class Geocoder:
             key = normalize(row.name)
             found = rel.parse_crossing(key) or rel.parse_crossing(key + "交叉口")
             if found:
-                out.setdefault(self._pair(found.a, found.b), []).append(i)
+                pair = self._pair(found.a, found.b)
+                out.setdefault(pair, []).append(i)
+                for road in pair:
+                    self._crossings_by_road.setdefault(road, []).append(i)
         return out
 
     @staticmethod
@@ -282,6 +286,8 @@ class Geocoder:
                 break
         if result is None:
             result = self._relational(query, stripped, ctx)
+        if result is None:
+            result = self._road_from_crossings(query, stripped)
         if result is None and rel.parse_extent(stripped) is not None:
             # an extent whose bounding roads are not all known: naming one of them would mislead
             return GeocodeResult(query=query, suggestions=self.index.suggest(query),
@@ -297,9 +303,9 @@ class Geocoder:
             online = self._online(query)
             if online is not None and (result is None or rank(online.precision) < rank(result.precision)):
                 result = online
-        if result is None and ctx and self.context_fallback:
+        if ctx and self.context_fallback and (result is None or rank(result.precision) > rank("subdistrict")):
             area = self._area_row(ctx)
-            if area is not None:
+            if area is not None and area.kind == "subdistrict":
                 result = self._from_row(query, area, method=f"only the article's 街道 is known ({ctx})")
                 result.confidence = round(min(result.confidence or 0.5, 0.5), 3)
         if result is None:
@@ -465,6 +471,20 @@ class Geocoder:
         return self._result(query, rel.to_wgs84(point), name=row.name if row and not c.metres else name,
                             kind="crossing", precision="intersection", source=source, confidence=conf,
                             id=row.id if row and not c.metres else None, method=method)
+
+    def _road_from_crossings(self, query: str, key: str) -> GeocodeResult | None:
+        """A road with no line of its own, but named in known crossings: those points are on it."""
+        if not re.fullmatch(rel._ROAD, key):
+            return None
+        rows = self._crossings_by_road.get(road_key(key) or key)
+        if not rows:
+            return None
+        points = shapely.MultiPoint([self.rows[i].geometry for i in rows]).normalize()
+        geometry = points.geoms[0] if len(points.geoms) == 1 else points
+        conf = 0.6 * max(self.rows[i].confidence or 0.5 for i in rows)
+        return self._result(query, geometry, name=query, kind="road", precision="road", confidence=conf,
+                            source="; ".join(sorted({self.rows[i].source or "" for i in rows})),
+                            method=f"no line for this road; {len(rows)} known crossing(s) on it")
 
     def _canonical_road(self, name: str, ctx: str | None) -> str:
         i = self._line(name, ctx)
