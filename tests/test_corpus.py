@@ -73,7 +73,7 @@ def test_full_width_digits_and_punctuation_become_half_width():
 
 
 def test_column_line_breaks_are_removed_and_offsets_lead_back():
-    text = "辖区成立颐苑、江\n南小镇、聂寨3个社区\n联合党委。"
+    text = "街道走访了槐荫、江\n南小镇、杏坛3个社区\n的居民。"
     norm, idx = normalize(text)
     assert "江南小镇" in norm and "\n" not in norm
     for i, ch in enumerate(norm):          # every normalised character comes from the original
@@ -81,8 +81,8 @@ def test_column_line_breaks_are_removed_and_offsets_lead_back():
 
 
 def test_blank_line_inside_a_paragraph_is_joined_but_headings_are_kept():
-    para = "上半年累计清理各种乱贴小广告400余处，清理门口乱摆乱放580余"
-    text = f"{para}\n\n处，清理流动商贩占道经营160余次，规范店牌店招90余个。\n\n坚持民生优先\n\n持续抓好民生事业，做好各项服务工作，让群众满意。"
+    para = "今年街道共拆除违规广告牌120余块，修补破损路面与人行道砖580余"
+    text = f"{para}\n\n处，劝导占道摊点三十余次，统一更换门头牌匾九十余个。\n\n坚持民生优先\n\n持续抓好民生事业，做好各项服务工作，让群众满意。"
     norm, _ = normalize(text)
     assert "580余处" in norm
     assert "坚持民生优先\n\n持续" in norm      # a short heading is not glued to the text

@@ -9,8 +9,8 @@ Work happens on ``Report.normalized``; every mention is mapped back to ORIGINAL 
   stem runs left from the type word over CJK/alphanumeric characters and is cut after the
   last verb or function word (新建, 推进, 位于, 在, 对, 以 …); stems that are generic
   (老旧小区, 断头路, 4个社区 …) are dropped.
-* Lists: ``郑棉三、四、五厂家属院`` gives three compounds, ``润河锦绣东、西广场`` two, and
-  ``颐苑、江南小镇、聂寨、盛世4个社区`` four communities.
+* Lists: ``电力一、二、三厂家属院`` gives three compounds, ``青槐东、西广场`` two, and
+  ``槐荫、杏坛、汝南3个社区`` three communities.
 * Short forms: a bare ``二期安置区`` after ``洛达庙一期安置区`` is ``洛达庙二期安置区``; the
   abbreviation of a 街道 (``中西`` for 中原西路街道) after a preposition (在中西…) is that 街道.
 """
@@ -196,7 +196,7 @@ class PlaceFinder:
     # ------------------------------------------------------------------ lists
     def _lists(self, text: str) -> list[_Cand]:
         out: list[_Cand] = []
-        # 颐苑、江南小镇、聂寨、盛世4个社区 / 凯旋路、花语里、水木清城3个社区
+        # 槐荫、杏坛、汝南3个社区 (counted list: every item is a 社区)
         for m in re.finditer(rf"([{CJK}A-Za-z0-9]{{2,12}}、(?:[{CJK}A-Za-z0-9]{{2,6}}、)*[{CJK}A-Za-z0-9]{{2,6}})"
                              rf"(?:等)?([0-9{NUM_CN}]+)个(社区|村|行政村|小区|街道)", text):
             unit = m.group(3).replace("行政", "")
@@ -216,7 +216,7 @@ class PlaceFinder:
                 if name in self.known:
                     name = self.known[name][0]
                 out.append(_Cand(a, b, name, ptype, 3, name in self.known))
-        # project lists: “方圆经纬”“宏江瀚苑”等项目 / 宏江溢彩年华、和润林湖湖景二期等在建设项目
+        # project lists: “青槐雅苑”“汝水华庭”等项目 / 青槐雅苑、汝水华庭等在建项目
         for m in re.finditer(rf"((?:“[^”“]{{2,12}}”[、,]?)+|(?:[{CJK}A-Za-z0-9]{{2,12}}、)+[{CJK}A-Za-z0-9]{{2,12}})"
                              rf"等(?:在建设|在建|在谈|重点|建设)?项目", text):
             pos = m.start(1)
@@ -232,7 +232,7 @@ class PlaceFinder:
                 sm = SUFFIX_RE.search(surface)
                 ptype = SUFFIX_TYPE[sm.group()][0] if sm and sm.end() == len(surface) else "site"
                 out.append(_Cand(a, b, surface, _refine_type(surface, ptype), 3))
-        # 郑棉三、四、五厂家属院 / 润河锦绣东、西广场
+        # 电力一、二、三厂家属院 / 青槐东、西广场
         for m in re.finditer(rf"([{CJK}]{{1,6}}?)([{NUM_CN}东西南北])((?:、[{NUM_CN}东西南北])+)"
                              rf"([{CJK}]{{0,4}}(?:{SUFFIX_RE.pattern}))", text):
             stem = m.group(1)
