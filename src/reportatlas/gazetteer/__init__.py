@@ -49,8 +49,12 @@ class Gazetteer:
         return f"Gazetteer({len(self.entries)} entries from {self.path})"
 
     def known_names(self) -> list[KnownName]:
+        try:  # the extractor's own class when it is there (same fields)
+            from ..extract import KnownName as cls
+        except ImportError:  # pragma: no cover - extract.py not installed
+            cls = KnownName
         df = self.entries[self.entries["kind"].isin(KNOWN_KINDS)]
-        return [KnownName(r.name, r.kind, r.subdistrict or "", tuple(r.aliases))
+        return [cls(r.name, r.kind, r.subdistrict or "", tuple(r.aliases))
                 for r in df.itertuples(index=False)]
 
     def subdistricts(self) -> "geopandas.GeoDataFrame":

@@ -23,6 +23,11 @@ log = logging.getLogger("reportatlas.gazetteer")
 GAZETTEER_FILE = "gazetteer.geojson"
 BUILD_FILE = "gazetteer_build.json"
 CORE_DISTRICTS = ("中原区", "上街区")
+#: roads (and the railway) named in ../shared/reports, checked for evidence at every build
+REPORT_ROADS = ("中原路", "中原西路", "建设西路", "棉纺路", "桐柏路", "秦岭路", "华山路", "长城路", "嵩山路", "陇海路",
+                "郑上路", "颍河西路", "洛河西路", "金水西路", "西三环", "西四环", "陇海铁路", "煤机路", "凯旋路",
+                "二砂北路", "二砂中路", "苏州路", "峨眉路", "工农路", "洛达路", "能源路", "伊洛路", "中心路",
+                "须水河路", "须水河西路", "新田大道", "百泉路", "三官路")
 #: extents stated in the reports: 街道 → {side: bounding road}
 STATED_EXTENTS = {
     "西流湖街道": {"east": "西三环", "west": "西四环", "south": "中原西路", "north": "陇海铁路",
@@ -206,6 +211,12 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
                         "evidence": n_ev, "confidence": conf, "geometry": geom})
     summary["roads"] = {"with_line": sum(1 for v in road_lines.values() if v[0] is not None),
                         "point_only": len(no_line)}
+    summary["report_roads"] = {}
+    for name in REPORT_ROADS:
+        geom, _, n_ev, _ = road_lines.get(name, (None, 0, 0, []))
+        status = "line" if geom is not None else ("point" if name in road_lines else "none")
+        summary["report_roads"][name] = {"geometry": status, "evidence": n_ev,
+                                         "length_km": round(_geom_to(geom, 4326, 4547).length / 1e3, 2) if geom is not None else None}
     for c in crossings:
         a, b = c["a"], c["b"]
         entries.append({"id": f"crossing:{a}|{b}", "name": f"{a}与{b}交叉口",

@@ -63,6 +63,17 @@ def parse_crossing(address: str) -> tuple[str, str] | None:
     return a, b
 
 
+_ADDR_ROAD = re.compile(rf"^([{_CJK}0-9]{{1,8}}?(?:大道|大街|路|街|[一二三四五六七八九十]环))"
+                        rf"(?:[东西南北]段|中段|[{_CJK}]{{0,2}}?\d+(?:-\d+)?号|\d|路[东西南北]|[东西南北]侧)")
+
+
+def address_road(address: str) -> str | None:
+    """The road a street address starts with ("陇海西路306号" → "陇海西路"), or None."""
+    text = _ADDR_PREFIX.sub("", re.sub(r"\s+", "", address))
+    m = _ADDR_ROAD.match(text)
+    return m.group(1) if m and is_road_name(m.group(1)) else None
+
+
 def crossing_key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
@@ -78,6 +89,7 @@ def collect_evidence(stops: list[dict], pois: list[dict]):
     """
     road_pts: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
     cross_pts: dict[tuple[str, str], list[tuple[float, float, str, str]]] = defaultdict(list)
+    poi_road_pts: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
     by_run: dict[tuple[str, int], list[dict]] = defaultdict(list)
     for s in stops:
         by_run[(s["file"], s["dir"])].append(s)
@@ -103,6 +115,19 @@ def collect_evidence(stops: list[dict], pois: list[dict]):
         pair = parse_crossing(p["address"])
         if pair:
             cross_pts[crossing_key(*pair)].append((p["lon"], p["lat"], p["key"], "poi"))
+        else:
+            road = address_road(p["address"])
+            if road:
+                poi_road_pts[road].append((p["lon"], p["lat"], p["key"]))
+    # a restaurant "at 陇海西路306号" may stand 100 m back from the road: house-number
+    # addresses only trace roads that stops and crossings name at fewer than two places
+    n_cross: dict[str, int] = defaultdict(int)
+    for a, b in cross_pts:
+        n_cross[a] += 1
+        n_cross[b] += 1
+    for road, pts in sorted(poi_road_pts.items()):
+        if len(road_pts.get(road, ())) + n_cross[road] < 2:
+            road_pts[road].extend(pts)
     return road_pts, cross_pts
 
 
