@@ -77,9 +77,9 @@ def test_lists_with_shared_parts_are_expanded(tmp_path):
 
 
 def test_counted_list_of_communities(tmp_path):
-    places = places_of(tmp_path, "街道为颐苑、江南小镇、聂寨、盛世4个社区配齐了网格员。")
-    assert names(places, "community") == ["颐苑社区", "江南小镇社区", "聂寨社区", "盛世社区"]
-    assert [p.mention for p in places if p.place_type == "community"] == ["颐苑", "江南小镇", "聂寨", "盛世"]
+    places = places_of(tmp_path, "街道为任庄、汇丰、桃源、鸿盛4个社区配齐了网格员。")
+    assert names(places, "community") == ["任庄社区", "汇丰社区", "桃源社区", "鸿盛社区"]
+    assert [p.mention for p in places if p.place_type == "community"] == ["任庄", "汇丰", "桃源", "鸿盛"]
 
 
 def test_quoted_project_list(tmp_path):
@@ -94,7 +94,7 @@ def test_ellipsis_takes_the_name_of_the_first_phase(tmp_path):
 
 
 def test_shorter_form_after_full_name(tmp_path):
-    places = places_of(tmp_path, "郑棉三厂家属院建于1995年，街道以三厂家属院为试点开始改造。")
+    places = places_of(tmp_path, "郑棉三厂家属院是九十年代的老院子，今年三厂家属院率先完成了改造。")
     assert names(places, "residential_compound") == ["郑棉三厂家属院", "郑棉三厂家属院"]
 
 
