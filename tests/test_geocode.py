@@ -46,7 +46,6 @@ def test_alias_resolves_to_its_entry(coder):
 
 
 @pytest.mark.parametrize("query,name", [
-    ("须水", "须水站"),                 # station without 站
     ("  須水站 ".replace("須", "须"), "须水站"),
     ("东西路　", "东西路"),              # full-width space
     ("乙街道办事处", "乙街道"),            # no office entry: the 街道 itself
@@ -60,6 +59,18 @@ def test_alias_resolves_to_its_entry(coder):
 def test_name_variants(coder, query, name):
     res = coder.geocode(query)
     assert res.ok and res.name == name
+
+
+def test_a_place_with_a_station_named_after_it_is_only_nearby(coder):
+    res = coder.geocode("须水")
+    assert res.name == "须水站" and res.precision == "nearby" and "named after" in res.method
+    assert coder.geocode("须水", place_type="station").precision == "exact"
+
+
+def test_names_inside_a_query_must_be_in_the_context_subdistrict(coder):
+    assert coder.geocode("和平社区3号院", context="甲街道").name == "和平社区"
+    res = coder.geocode("和平社区3号院", context="乙街道")   # 和平社区 is in 甲街道
+    assert res.name != "和平社区"
 
 
 def test_fullwidth_text_is_normalised():
@@ -184,6 +195,7 @@ def test_context_fallback_beats_a_district_level_answer():
     fallback = Geocoder(world(), overrides=[], context_fallback=True)
     res = fallback.geocode("测试区某某广场", context="乙街道")
     assert res.precision == "subdistrict" and res.name == "乙街道"
+    assert fallback.geocode("测试区", context="乙街道").kind == "district"   # the district itself stays
 
 
 def test_road_with_house_number_is_on_the_road(coder):

@@ -29,7 +29,7 @@ from shapely.geometry import LineString, MultiLineString, Point, mapping
 
 from . import relational as rel
 from .errors import InputError, NotFoundError
-from .nameindex import NameIndex, normalize, road_key
+from .nameindex import STATION_KINDS, STATION_SUFFIX, NameIndex, normalize, road_key
 from .precision import rank
 
 CONTRACT_FIELDS = ("query", "status", "name", "kind", "precision", "geometry_type", "lon", "lat",
@@ -303,7 +303,9 @@ class Geocoder:
             online = self._online(query)
             if online is not None and (result is None or rank(online.precision) < rank(result.precision)):
                 result = online
-        if ctx and self.context_fallback and (result is None or rank(result.precision) > rank("subdistrict")):
+        coarse = result is not None and rank(result.precision) > rank("subdistrict") \
+            and (result.method or "").startswith("the query names")   # "中原区XX广场", not 中原区 itself
+        if ctx and self.context_fallback and (result is None or coarse):
             area = self._area_row(ctx)
             if area is not None and area.kind == "subdistrict":
                 result = self._from_row(query, area, method=f"only the article's 街道 is known ({ctx})")
@@ -315,6 +317,12 @@ class Geocoder:
     def _pick(self, query: str, hits: list[tuple[int, int]], ctx: str | None, place_type: str | None):
         i = self._best(hits, ctx, place_type, query=query)
         quality = dict(hits)[i]
+        row = self.rows[i]
+        if quality == 2 and row.kind in STATION_KINDS and not STATION_SUFFIX.search(normalize(query)) \
+                and place_type != "station":
+            # 华山医院 → 华山医院站: the stop is named after the place, it is not the place
+            return self._from_row(query, i, precision="nearby", confidence_factor=0.6,
+                                  method=f"a station named after it ({row.name})")
         return self._from_row(query, i, method={0: "name", 1: "alias", 2: "name variant"}[quality])
 
     def _best(self, hits: list[tuple[int, int]], ctx: str | None, place_type: str | None, *,
@@ -542,11 +550,13 @@ class Geocoder:
         for start, end, word in self.index.contained(key):
             if len(word) < 3 or word == key or any(s < end and start < e for s, e in taken):
                 continue
-            taken.append((start, end))
             i = self._best(self.index.lookup(word), ctx, place_type)
             row = self.rows[i]
             if row.geometry is None and not (row.subdistrict or row.district):
                 continue
+            if ctx and row.kind not in ("subdistrict", "district") and not self._in_context(i, ctx):
+                continue  # "保利商业街" in 中原西路街道's article is not 上街区's 商业街社区
+            taken.append((start, end))
             if row.kind == "road":
                 precision = "road" if _HOUSE_NUMBER.match(key[end:]) else "nearby"
             else:
