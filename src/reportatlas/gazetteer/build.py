@@ -174,7 +174,7 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
             geom, prec = shapely.Point(c["lon"], c["lat"]), "community"
             method = f"median of {c['evidence']} stops/POIs bearing '{c['core']}' (spread {c['spread_m']:.0f} m)"
             conf = _confidence(c["evidence"], 0.8)
-        elif key in sub_polys:
+        elif key in sub_polys and tiling["subdistricts"][c["subdistrict"]].get("precision") != "district":
             geom, prec, method, conf = sub_polys[key], "subdistrict", "not located by any source: geometry is its 街道", 0.2
         else:
             geom, prec, method, conf = dgeom.get(c["district"]), "district", "not located: geometry is its district", 0.1
