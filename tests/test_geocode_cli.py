@@ -86,6 +86,7 @@ def test_overrides_option(capsys, gaz, tmp_path):
 @pytest.mark.parametrize("args,words", [
     (["--context", "丙街道"], "丙街道"),
     (["--file", "/nonexistent/queries.txt"], "not found"),
+    (["--file", "/"], "folder"),
     (["   "], "empty query"),
     ([], "no query"),
     (["--overrides", "/nonexistent/o.csv", "须水站"], "overrides file not found"),
@@ -116,3 +117,21 @@ def test_binary_query_file_is_one_clear_error(capsys, gaz, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "reportatlas", "geocode", "--file", str(path), "--gazetteer", gaz],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "UTF-8" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_online_flag_uses_the_provider_and_its_cache(capsys, gaz, tmp_path):
+    from test_geocode_overrides import TRUE, FakeServer, metres
+
+    server = FakeServer()
+    try:
+        args = ["某个新小区", "--online", "amap", "--key", "k123", "--online-url", server.url, "--cache",
+                str(tmp_path), "--gazetteer", gaz, "--no-default-overrides"]
+        _, out, _ = run(capsys, *args)
+        rec = json.loads(out)
+        assert rec["source"] == "online:amap" and metres((rec["lon"], rec["lat"]), TRUE) < 1
+        _, again, _ = run(capsys, *args)
+        assert json.loads(again) == rec and len(server.requests) == 1
+        _, offline, _ = run(capsys, "某个新小区", "--gazetteer", gaz, "--no-default-overrides")
+        assert json.loads(offline)["status"] == "unresolved"   # off unless asked for
+    finally:
+        server.close()

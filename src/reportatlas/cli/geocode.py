@@ -22,6 +22,8 @@ def _read_queries(path: str) -> list[tuple[str, str | None]]:
         text = sys.stdin.read()
     else:
         p = Path(path)
+        if p.is_dir():
+            raise InputError(f"--file expects a text file with one query per line, got the folder {path}")
         if not p.is_file():
             raise InputFileNotFound(f"query file not found: {path}")
         try:
