@@ -99,6 +99,7 @@
     RA.state = state;
     map.getContainer().classList.add('ra-map');
     map.createPane('ra-choropleth').style.zIndex = 350;
+    map.createPane('ra-approx').style.zIndex = 440;
     map.createPane('ra-points').style.zIndex = 450;
 
     if (data.attribution) { map.attributionControl.addAttribution(data.attribution); }
@@ -124,7 +125,7 @@
           var p = f.properties;
           var st = styleFor(info, p, data);
           st.pane = info.pane || 'overlayPane';
-          if (p.a && p.u) { st.radius = p.u; return L.circle(latlng, st); }
+          if (p.a && p.u) { st.radius = p.u; st.pane = 'ra-approx'; return L.circle(latlng, st); }
           return L.circleMarker(latlng, st);
         },
         onEachFeature: function (f, layer) {
@@ -256,7 +257,11 @@
           var li = el('li', 'ra-search-hit');
           li.appendChild(el('span', 'ra-search-name', hit.name));
           li.appendChild(el('span', 'ra-search-layer', hit.info.title));
-          li.addEventListener('click', function () { RA.show(hit); list.textContent = ''; });
+          li.addEventListener('click', function (e) {
+            L.DomEvent.stopPropagation(e);  // the map would take it as a click that closes popups
+            RA.show(hit);
+            list.textContent = '';
+          });
           list.appendChild(li);
         });
       }
@@ -273,7 +278,11 @@
       if (entry && !map.hasLayer(entry.group)) { entry.group.addTo(map); }
       var layer = hit.layer;
       if (entry && entry.cluster) {
-        entry.group.zoomToShowLayer(layer, function () { layer.openPopup(); });
+        // at this zoom clustering is off (disableClusteringAtZoom), so the point is drawn
+        map.setView(layer.getLatLng(), Math.max(map.getZoom(), 16), {animate: false});
+        // a popup of the map, not of the marker: re-clustering after the move would close it
+        L.popup({maxWidth: 380}).setLatLng(layer.getLatLng())
+          .setContent(popupContent(layer.feature.properties, hit.info, data)).openOn(map);
       } else if (layer.getBounds) {
         map.fitBounds(layer.getBounds(), {maxZoom: 16});
         layer.openPopup();
