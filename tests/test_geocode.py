@@ -48,6 +48,8 @@ def test_alias_resolves_to_its_entry(coder):
 @pytest.mark.parametrize("query,name", [
     ("  須水站 ".replace("須", "须"), "须水站"),
     ("东西路　", "东西路"),              # full-width space
+    ("东西大道", "东西路"),              # 路 / 大道 variants
+    ("南北大街", "南北路"),
     ("乙街道办事处", "乙街道"),            # no office entry: the 街道 itself
     ("甲街道办事处", "甲街道办事处"),      # the office, a point
     ("甲街道", "甲街道"),                  # the area, not its office

@@ -286,8 +286,6 @@ class Geocoder:
                 break
         if result is None:
             result = self._relational(query, stripped, ctx)
-        if result is None:
-            result = self._road_from_crossings(query, stripped)
         if result is None and rel.parse_extent(stripped) is not None:
             # an extent whose bounding roads are not all known: naming one of them would mislead
             return GeocodeResult(query=query, suggestions=self.index.suggest(query),
@@ -297,6 +295,8 @@ class Geocoder:
                 hits = self.index.loose(k)
                 if hits and (result := self._pick(query, hits, ctx, place_type)) is not None:
                     break
+        if result is None:
+            result = self._road_from_crossings(query, stripped)
         if result is None:
             result = self._contained(query, key, ctx, place_type)
         if self.online is not None and (result is None or rank(result.precision) >= rank("nearby")):
