@@ -41,6 +41,7 @@ def test_override_takes_precedence_over_the_gazetteer(tmp_path):
     res = Geocoder(world(), overrides=[path]).geocode("须水站")
     assert (res.lon, res.lat) == pytest.approx(TRUE)
     assert res.precision == "exact" and res.source == "override:better.csv"
+    assert res.kind == "metro_station"    # the kind of the entry it replaces
     # without the file the gazetteer's own position comes back
     assert Geocoder(world(), overrides=[]).geocode("须水站").lon == pytest.approx(113.55)
 

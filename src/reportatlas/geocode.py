@@ -165,6 +165,7 @@ class Geocoder:
         rows: list[_Row] = [
             _Row(name=o.name, kind=o.kind, geometry=o.geometry, id=f"override:{o.name}", subdistrict=o.subdistrict,
                  precision="exact", source=o.source, confidence=1.0, override=True) for o in loaded]
+        # (the kind of an override without one is filled in below from the entry it replaces)
         aliases: list[list[str]] = [o.aliases for o in loaded]
         for rec in entries:
             geom = rec.get("geometry")
@@ -177,6 +178,10 @@ class Geocoder:
                              source=_text(rec.get("source")),
                              confidence=None if conf is None or conf != conf else float(conf)))
             aliases.append(_aliases(rec.get("aliases")))
+        kinds = {normalize(r.name): r.kind for r in reversed(rows) if not r.override}
+        for r in rows:  # an override without a kind keeps the kind of the entry it replaces
+            if r.override and r.kind == "override":
+                r.kind = kinds.get(normalize(r.name), "override")
         self.rows = rows
         self.index = NameIndex.build([r.name for r in rows], aliases, [r.kind for r in rows])
         self.online = online
