@@ -263,3 +263,16 @@ def test_cli_missing_file_is_one_line(capsys):
     assert main(["extract", "no/such/report.txt"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no/such/report.txt" in err[0]
+
+
+def test_verbs_not_in_the_word_lists_are_not_part_of_names(tmp_path):
+    places = places_of(tmp_path, "街道督导检查华庭路施工，修缮汝南村戏楼，投用青槐路停车场，"
+                                 "督促杏林苑小区整改，筹备汝河路街道邻里节。")
+    assert {"华庭路", "汝南村", "青槐路", "杏林苑小区", "汝河路街道"} <= set(names(places))
+    assert all(len(p.name) <= 5 for p in places)
+
+
+def test_common_words_before_type_words_are_not_places(tmp_path):
+    places = places_of(tmp_path, "街道不断提高站位，深化社区治理，打造自治型社区品牌，"
+                                 "10余名社区党员参加活动，理清思路，探索新路。")
+    assert places == []

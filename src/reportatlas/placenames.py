@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 import ahocorasick
@@ -190,6 +191,8 @@ class PlaceFinder:
                 cut = max(cut, k + len(w))
                 break
         cut += len(stem[cut:]) - len(stem[cut:].lstrip("区的了之"))
+        if len(stem) - cut > 3:
+            cut += _verb_cut(stem[cut:])
         cut = max(cut, len(stem) - max_stem)
         return i + cut if cut < len(stem) else None
 
@@ -319,6 +322,33 @@ def _inside_known(stem: str, k: int, known: dict) -> bool:
     return False
 
 
+_VERBISH = ("v", "vn", "vd", "d", "p", "c", "ad", "t")
+_NOUNISH = ("n", "ns", "nr", "nz", "nt", "j", "m", "x", "eng", "f", "s", "a", "b", "l", "i")
+
+
+@lru_cache(maxsize=4096)
+def _verb_cut(stem: str) -> int:
+    """Characters of ``stem`` to drop: everything up to the last verb or adverb (by jieba's
+    dictionary) that is followed by a noun of two or more characters, as in 督导检查华庭 → 华庭.
+    Words the lists in :mod:`placewords` miss are caught here."""
+    try:
+        import jieba
+        import jieba.posseg as pseg
+    except ImportError:  # pragma: no cover - jieba is a dependency; keep working without it
+        return 0
+    jieba.setLogLevel(60)
+    tokens = [(w, f) for w, f in pseg.cut(stem)]
+    pos = 0
+    cut = 0
+    for i, (word, flag) in enumerate(tokens):
+        pos += len(word)
+        rest = stem[pos:]
+        if flag.startswith(_VERBISH) and len(word) >= 2 and len(rest) >= 2 and i + 1 < len(tokens) \
+                and tokens[i + 1][1].startswith(_NOUNISH) and not tokens[i + 1][1].startswith("vn"):
+            cut = pos
+    return cut
+
+
 def _trim_left(stem: str) -> int:
     cut = 0
     for w in BOUNDARY_WORDS:
@@ -346,7 +376,9 @@ def _good_stem(stem: str, suffix: str) -> bool:
     if any(g in stem for g in ("老旧", "无主管", "辖区", "所有", "相关", "各类", "周边", "全市",
                                "全区", "这些", "多个", "其他", "养老服务", "日间照料", "党群服务")):
         return False
-    if stem.endswith(("个", "条", "座", "处", "家", "的", "年")):
+    if re.search(r"[0-9]+[余多]?[名位人户]", stem):
+        return False
+    if stem.endswith(("个", "条", "座", "处", "家", "的", "年", "型")):
         return False
     if any(g in stem for g in ("复合型", "多元", "一体化", "嵌入式", "断头", "园中", "文明", "示范", "市级",
                                "省级", "国家级", "口袋", "护城")):
@@ -366,9 +398,15 @@ def _good_stem(stem: str, suffix: str) -> bool:
         return False
     if suffix in ("社区", "小区") and stem.endswith(("样板", "示范", "特色", "个性化")):
         return False
+    if suffix in ("站", "火车站") and (len(stem) < 2 or any(g in stem for g in _GENERIC_STATIONS)):
+        return False
     return True
 
 
+
+
+_GENERIC_STATIONS = ("服务", "地铁", "公交", "车", "工作", "加油", "中转", "驿", "监测", "网", "平台", "电",
+                     "水", "气", "广播", "收费", "检查", "救助", "保障", "基", "首")
 
 
 def _refine_type(name: str, ptype: str) -> str:
