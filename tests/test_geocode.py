@@ -75,6 +75,15 @@ def test_names_inside_a_query_must_be_in_the_context_subdistrict(coder):
     assert res.name != "和平社区"
 
 
+def test_a_town_renamed_subdistrict_is_found_by_either_name():
+    from reportatlas.nameindex import NameIndex
+
+    index = NameIndex.build(["某水街道", "某水站"], [[], []], ["subdistrict", "bus_stop"])
+    assert [row for row, _ in index.lookup(normalize("某水镇"))] == [0]
+    assert [row for row, _ in index.lookup(normalize("某水乡"))] == [0]
+    assert 0 not in [row for row, _ in index.lookup("某水")]      # the bare stem is not the 街道
+
+
 def test_fullwidth_text_is_normalised():
     assert normalize("Ａ１路（东段）") == "a1路(东段)"
 

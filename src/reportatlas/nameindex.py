@@ -32,6 +32,8 @@ ROAD_SUFFIX = re.compile(r"(?:大道|大街|路|街)$")
 STATION_SUFFIX = re.compile(r"(?:地铁站|公交站|火车站|车站|站)$")
 ROAD_KINDS = frozenset({"road", "crossing"})
 STATION_KINDS = frozenset({"metro_station", "bus_stop", "railway_station"})
+#: 街道, 镇 and 乡 are renamed into one another (须水镇 became 须水街道): a loose key for them
+ADMIN_SUFFIX = re.compile(r"(?:街道|镇|乡)$")
 
 
 def normalize(text: str) -> str:
@@ -57,6 +59,12 @@ def road_key(key: str) -> str | None:
     return stem if len(stem) >= 2 else None
 
 
+def admin_key(key: str) -> str | None:
+    """'须水镇' and '须水街道' → '须水'."""
+    stem = ADMIN_SUFFIX.sub("", key)
+    return stem if len(stem) >= 2 and stem != key else None
+
+
 def station_key(key: str) -> str | None:
     stem = STATION_SUFFIX.sub("", key)
     return stem if len(stem) >= 2 else None
@@ -76,6 +84,7 @@ class NameIndex:
     loose_road: dict[str, list[int]] = field(default_factory=dict)
     loose_station: dict[str, list[int]] = field(default_factory=dict)
     loose_plain: dict[str, list[int]] = field(default_factory=dict)
+    loose_admin: dict[str, list[int]] = field(default_factory=dict)
     automaton: ahocorasick.Automaton | None = None
     _chars: dict[str, set[int]] = field(default_factory=dict)
     _display: list[str] = field(default_factory=list)
@@ -89,6 +98,7 @@ class NameIndex:
         loose_road: dict[str, list[int]] = defaultdict(list)
         loose_station: dict[str, list[int]] = defaultdict(list)
         loose_plain: dict[str, list[int]] = defaultdict(list)
+        loose_admin: dict[str, list[int]] = defaultdict(list)
         for row, (name, alias_list, kind) in enumerate(zip(names, aliases, kinds)):
             for quality, text in [(0, name)] + [(1, a) for a in alias_list]:
                 key = normalize(text)
@@ -102,8 +112,11 @@ class NameIndex:
                     loose_road[rk].append(row)
                 if kind in STATION_KINDS and (sk := station_key(key)):
                     loose_station[sk].append(row)
+                if kind == "subdistrict" and (ak := admin_key(key)):
+                    loose_admin[ak].append(row)
         index.exact, index.loose_road = dict(exact), dict(loose_road)
         index.loose_station, index.loose_plain = dict(loose_station), dict(loose_plain)
+        index.loose_admin = dict(loose_admin)
         automaton = ahocorasick.Automaton()
         for key in index.exact:
             if len(key) >= 2:
@@ -136,6 +149,8 @@ class NameIndex:
             hits += [(row, 2) for row in self.loose_road.get(road_key(key) or "", ())]
         if sk := station_key(key):
             hits += [(row, 2) for row in self.loose_station.get(sk, ())]
+        if ADMIN_SUFFIX.search(key) and (ak := admin_key(key)):
+            hits += [(row, 2) for row in self.loose_admin.get(ak, ())]
         seen: set[int] = set()
         return [(r, q) for r, q in hits if not (r in seen or seen.add(r))]
 
