@@ -344,7 +344,8 @@ def _verb_cut(stem: str) -> int:
         pos += len(word)
         rest = stem[pos:]
         if flag.startswith(_VERBISH) and len(word) >= 2 and len(rest) >= 2 and i + 1 < len(tokens) \
-                and tokens[i + 1][1].startswith(_NOUNISH) and not tokens[i + 1][1].startswith("vn"):
+                and tokens[i + 1][1].startswith(_NOUNISH) and not tokens[i + 1][1].startswith("vn") \
+                and not (i > 0 and tokens[i - 1][1] in ("ns", "nr", "nz", "j")):  # 上街通用航空: one name
             cut = pos
     return cut
 
@@ -380,7 +381,10 @@ def _good_stem(stem: str, suffix: str) -> bool:
         return False
     if stem.endswith(("个", "条", "座", "处", "家", "的", "年", "型")):
         return False
+    if suffix == "村" and stem[-1] in "乡农":
+        return False  # 和美乡村, 农村
     if any(g in stem for g in ("复合型", "多元", "一体化", "嵌入式", "断头", "园中", "文明", "示范", "市级",
+                               "村级", "镇级", "区级", "街道级",
                                "省级", "国家级", "口袋", "护城")):
         return False
     if "个" in stem or len(stem) < 2 and suffix not in ("号院", "街坊"):

@@ -44,7 +44,7 @@ SUFFIXES: list[tuple[str, str, int]] = [
     ("片区", "zone", 11), ("板块", "zone", 11), ("商圈", "zone", 4), ("新区", "zone", 4),
     ("中央文化区", "zone", 3), ("中央科技活力区", "zone", 0),
     ("铁路线", "other", 4),
-    ("河", "river", 3), ("湖", "river", 3), ("火车站", "landmark", 4), ("站", "landmark", 4),
+    ("河", "river", 3), ("湖", "river", 3), ("火车站", "landmark", 4), ("机场", "landmark", 6), ("站", "landmark", 4),
     ("大道", "road", 5), ("大街", "road", 5), ("路", "road", 5), ("街", "road", 4), ("村", "village", 5),
 ]
 SUFFIX_TYPE = {s: (t, n) for s, t, n in SUFFIXES}
