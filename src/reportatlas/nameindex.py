@@ -178,6 +178,12 @@ class NameIndex:
         if not counts:
             return []
         shortlist = heapq.nlargest(40, counts, key=lambda i: (counts[i], -len(self._display_keys[i])))
-        scored = sorted(shortlist, key=lambda i: (-difflib.SequenceMatcher(None, key, self._display_keys[i]).ratio()
-                                                  - 0.05 * counts[i], self._display[i]))
+        matcher = difflib.SequenceMatcher(None, b=key)   # b is cached: set the query once
+
+        def similarity(i: int, exact: bool) -> float:
+            matcher.set_seq1(self._display_keys[i])
+            return (matcher.ratio() if exact else matcher.quick_ratio()) + 0.05 * counts[i]
+
+        rough = heapq.nlargest(3 * limit, shortlist, key=lambda i: similarity(i, False))
+        scored = sorted(rough, key=lambda i: (-similarity(i, True), self._display[i]))
         return [self._display[i] for i in scored[:limit]]
