@@ -276,3 +276,19 @@ def test_common_words_before_type_words_are_not_places(tmp_path):
     places = places_of(tmp_path, "街道不断提高站位，深化社区治理，打造自治型社区品牌，"
                                  "10余名社区党员参加活动，理清思路，探索新路。")
     assert places == []
+
+
+XIAWO_EXPECTED = {
+    ("上街区", "district"), ("峡窝镇", "subdistrict"), ("马固村", "village"), ("方顶村", "village"),
+    ("石榴采摘园", "site"), ("樱桃观光园", "site"), ("工业路", "road"), ("通航路", "road"),
+    ("通航产业园", "site"), ("郑州上街机场", "landmark"), ("沙固村", "village"), ("老寨河村", "village"),
+    ("上街通用航空产业园", "site"),
+}
+
+
+def test_report_about_a_town_of_shangjie():
+    """A second made-up report (a 镇 of 上街区): its places come out, generic words do not."""
+    ex = extract([DATA / "xiawo_report.txt"])
+    assert [(a.subdistrict, a.district) for a in ex.articles] == [("峡窝镇", "上街区")]
+    got = {(p.name, p.place_type) for p in ex.places}
+    assert got == XIAWO_EXPECTED          # not 村级文化广场, 和美乡村, 特色园区 …
