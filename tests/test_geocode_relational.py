@@ -80,3 +80,28 @@ def test_metric_round_trip_is_lossless():
     p = Point(113.6, 34.75)
     back = rel.to_wgs84(rel.to_metric(p))
     assert back.x == pytest.approx(113.6, abs=1e-9) and back.y == pytest.approx(34.75, abs=1e-9)
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from reportatlas.nameindex import normalize as _normalize  # noqa: E402
+
+DIRECTIONS = ["东", "西", "南", "北", "东北", "东南", "西北", "西南"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(direction=st.sampled_from(DIRECTIONS), metres=st.integers(min_value=1, max_value=5000))
+def test_offset_is_parsed_and_applied_exactly(direction, metres):
+    found = rel.parse_crossing(_normalize(f"甲一路与乙二路交叉口向{direction}{metres}米"))
+    assert found.direction == direction and found.metres == metres
+    moved = rel.offset(Point(500000, 3800000), found.direction, found.metres)
+    assert moved.distance(Point(500000, 3800000)) == pytest.approx(metres, rel=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="东西路街道村社区委会办事处站（）() 　ＡＢ12３与-—", min_size=1, max_size=20))
+def test_normalize_is_idempotent(text):
+    once = _normalize(text)
+    assert _normalize(once) == once
