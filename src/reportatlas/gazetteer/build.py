@@ -152,7 +152,8 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
     rail_line = railway_line(S.read_geojson(src.path("railway"), datum="wgs84"))
     if rail_line is not None:
         road_lines["陇海铁路"] = (rail_line, len(LONGHAI_STATIONS), len(LONGHAI_STATIONS), [])
-    sub_polys, tiling = _tile(tree, dgeom, label_pts, communities, road_lines)
+    label_zone = {str(n).replace("办事处", ""): str(z) for n, z in zip(labels["name"], labels["zone"])}
+    sub_polys, tiling = _tile(tree, dgeom, label_pts, communities, road_lines, label_zone)
     summary["tiling"] = tiling
     for (district, sub), poly in sorted(sub_polys.items()):
         info = tiling["subdistricts"][sub]
@@ -174,6 +175,13 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
             geom, prec = shapely.Point(c["lon"], c["lat"]), "community"
             method = f"median of {c['evidence']} stops/POIs bearing '{c['core']}' (spread {c['spread_m']:.0f} m)"
             conf = _confidence(c["evidence"], 0.8)
+            own = sub_polys.get(key)
+            if c.get("doubt"):
+                method += f"; doubtful, not used for the 街道 polygon: {c['doubt']}"
+                conf = round(conf / 3, 3)
+            elif own is not None and not own.buffer(0.0005).contains(geom):
+                method += "; lies outside its 街道's derived polygon (a namesake, or the polygon is wrong there)"
+                conf = round(conf / 2, 3)
         elif key in sub_polys and tiling["subdistricts"][c["subdistrict"]].get("precision") != "district":
             geom, prec, method, conf = sub_polys[key], "subdistrict", "not located by any source: geometry is its 街道", 0.2
         else:
@@ -257,8 +265,33 @@ def _sub_aliases(sub: str) -> list[str]:
     return [f"{sub}办事处", f"{base}办事处"] if base != sub else []
 
 
-def _tile(tree, dgeom, label_pts, communities, road_lines):
-    """Tile 中原区 and 上街区 among their 街道; returns ({(district, sub): polygon}, info)."""
+def _far_from_own(sub: str, x: float, y: float, offices: dict) -> str | None:
+    """Why a located community is doubtful as a seed (a namesake far from its own 街道), or None.
+
+    Doubtful when it lies > 8 km from its own 街道's label point (no 街道 here is that
+    large), or > 3 km from it and over three times
+    nearer to another 街道's label point ("二砂村" of 须水街道 located at the 二砂 works).
+    """
+    if sub not in offices:
+        return None
+    own = float(np.hypot(x - offices[sub][0], y - offices[sub][1]))
+    others = [float(np.hypot(x - ox, y - oy)) for name, (ox, oy) in offices.items() if name != sub]
+    if own > 8000:
+        return f"{own / 1000:.1f} km from its 街道's label point"
+    if own > 3000 and others and own > 3 * min(others):
+        return f"{own / 1000:.1f} km from its 街道's label point, {min(others) / 1000:.1f} km from another's"
+    return None
+
+
+def _tile(tree, dgeom, label_pts, communities, road_lines, label_zone=None):
+    """Tile 中原区 and 上街区 among their 街道; returns ({(district, sub): polygon}, info).
+
+    Label points of other zones' 街道 that lie inside the district polygon (高新区's 沟赵,
+    石佛… inside Amap's 中原区 outline) are seeds too: their 街道 get the area around them,
+    under their own zone, instead of it going to a 中原区 街道 that does not run it.
+    """
+    label_zone = label_zone or {}
+    import shapely
     from shapely.ops import unary_union
 
     out, info = {}, {"subdistricts": {}, "districts": {}}
@@ -272,12 +305,28 @@ def _tile(tree, dgeom, label_pts, communities, road_lines):
                 x, y = _to_m([label_pts[sub][0]], [label_pts[sub][1]])
                 seeds.append((sub, float(x[0]), float(y[0]), 3.0))
                 counts[sub][0] += 1
+        guests = {}
+        for sub, (lon, lat) in sorted(label_pts.items()):
+            zone = label_zone.get(sub, "")
+            if sub in tree[district] or zone in ("", district) or not dgeom[district].contains(shapely.Point(lon, lat)):
+                continue
+            x, y = _to_m([lon], [lat])
+            seeds.append((sub, float(x[0]), float(y[0]), 3.0))
+            counts[sub][0] += 1
+            guests[sub] = zone
+        offices = {s[0]: (s[1], s[2]) for s in seeds}
         for c in communities:
             if c["district"] == district and c["lon"] is not None:
-                x, y = _to_m([c["lon"]], [c["lat"]])
-                if area_m.buffer(300).contains(__import__("shapely").Point(float(x[0]), float(y[0]))):
-                    seeds.append((c["subdistrict"], float(x[0]), float(y[0]), 1.0))
-                    counts[c["subdistrict"]][1] += 1
+                x, y = (float(v[0]) for v in _to_m([c["lon"]], [c["lat"]]))
+                if not area_m.buffer(300).contains(shapely.Point(x, y)):
+                    c["doubt"] = f"located outside {district}"
+                    continue
+                doubt = _far_from_own(c["subdistrict"], x, y, offices)
+                if doubt:
+                    c["doubt"] = doubt
+                    continue
+                seeds.append((c["subdistrict"], x, y, 1.0))
+                counts[c["subdistrict"]][1] += 1
         if not seeds:  # 上街区: no stop, POI or label point lies inside it
             info["districts"][district] = {"area_km2": round(area_m.area / 1e6, 2), "gap_m2": None,
                                            "overlap_m2": None, "missing": [], "untiled": True}
@@ -310,13 +359,18 @@ def _tile(tree, dgeom, label_pts, communities, road_lines):
             method = ("stated extent (bounding roads from bus-stop lines) clipped to the district" if sub in fixed
                       else f"nearest-seed (Voronoi) allocation: {n_lab} label point(s) + {n_comm} located communities, clipped to {district}")
             conf = 0.6 if sub in fixed else round(min(0.6, 0.2 + 0.1 * n_lab + 0.04 * n_comm), 2)
+            if sub in guests:
+                method = (f"a {guests[sub]} 街道 whose label point lies inside the {district} polygon: "
+                          f"nearest-seed (Voronoi) area around it, clipped to {district}")
+                conf = 0.3
             info["subdistricts"][sub] = {
-                "district": district, "seeds": n_lab + n_comm, "label_points": n_lab, "communities": n_comm,
+                "within": district,
+                "district": guests.get(sub, district), "seeds": n_lab + n_comm, "label_points": n_lab, "communities": n_comm,
                 "area_km2": round(poly.area / 1e6, 2), "stated_area_km2": stated, "method": method,
                 "confidence": conf, "datum_in": "wgs84+bd09+gcj02",
                 "source": "label points, subdistrict_hierarchy.json, bus stops, POIs",
                 "licence": "derived; see SOURCES.md"}
-            out[(district, sub)] = _geom_to(poly, 4547, 4326)
+            out[(guests.get(sub, district), sub)] = _geom_to(poly, 4547, 4326)
     return out, info
 
 
@@ -457,7 +511,7 @@ def _assign_parents(entries, sub_polys, dgeom, adcode):
     import shapely
 
     subs = [(sub, district, poly) for (district, sub), poly in sorted(sub_polys.items())
-            if not poly.equals(dgeom.get(district))]
+            if dgeom.get(district) is None or not poly.equals(dgeom[district])]
     for e in entries:
         g = e.get("geometry")
         if g is None or e["kind"] in ("district", "subdistrict") or e.get("subdistrict"):
