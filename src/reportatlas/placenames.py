@@ -29,6 +29,7 @@ from .placewords import (BOUNDARY_WORDS, BUILTIN_NAMES, CENTRE_KINDS, CJK, GENER
                          KIND_TYPES, NOT_AFTER, NOT_ROADS, NUM_CN, STEM_CHAR, SUFFIX_RE, SUFFIX_TYPE,
                          ZHENGZHOU_DISTRICTS)
 
+
 @dataclass
 class _Cand:
     start: int      # normalised offsets
@@ -45,10 +46,8 @@ def hierarchy_known_names() -> list[KnownName]:
     for district, sds in hierarchy().items():
         for sd, units in sds.items():
             out.append(KnownName(sd, "subdistrict", sd))
-            for u in units:
+            for u in units:  # 电业新村 is a 社区, 北陈伍寨村 a village
                 kind = "village" if u.endswith("村") and not u.endswith("新村") else "community"
-                if u.endswith("新村"):
-                    kind = "community"
                 out.append(KnownName(u, kind, sd))
     return out
 
@@ -148,9 +147,8 @@ class PlaceFinder:
             out.append(_Cand(stem_start, m.end(), _canonical(name, ptype), ptype, 1))
         for m in re.finditer(r"(?<![0-9A-Za-z])(\d{1,2})号线", text):
             out.append(_Cand(m.start(), m.end(), m.group(), "metro_line", 1))
-        for m in re.finditer(r"([东西南北])([二三四五])环(?:路)?", text):
-            if m.group(1):
-                out.append(_Cand(m.start(), m.end(), m.group(), "road", 1))
+        for m in re.finditer(r"[东西南北][二三四五]环(?:路)?", text):   # 西三环
+            out.append(_Cand(m.start(), m.end(), m.group(), "road", 1))
         return out
 
     def _stem_start(self, text: str, suffix_start: int, max_stem: int, suffix: str,
@@ -166,10 +164,9 @@ class PlaceFinder:
         stem = text[i:suffix_start]
         cut = 0
         # a district or 街道 named inside the stem is a mention of its own: start after it
-        kind = ptype
-        for end, (surface, _name, ptype) in self.automaton.iter(stem) if self.known else ():
-            if ptype in ("district", "subdistrict") and end + 1 < len(stem):
-                if ptype == "district" and kind in ("site", "park", "zone"):
+        for end, (_surface, _name, inner_type) in self.automaton.iter(stem) if self.known else ():
+            if inner_type in ("district", "subdistrict") and end + 1 < len(stem):
+                if inner_type == "district" and ptype in ("site", "park", "zone"):
                     continue  # 中原区政务中心 is one name
                 cut = max(cut, end + 1)
         for inner in ("街道", "园区", "片区", "社区", "小区", "板块", "商圈"):
