@@ -248,3 +248,27 @@ def test_a_sentence_starting_with_another_subdistrict_is_not_a_headline(tmp_path
     path.write_text("中原区汝河路街道办事处 民生为本\n\n汝河路街道新建青槐路，\n须水街道派员前来交流，\n"
                     "双方签订协议。汝河路街道将继续推进。\n", encoding="utf-8")
     assert [a.subdistrict for a in split_articles(read_report(path))] == ["汝河路街道"]
+
+
+def test_utf16_is_refused_with_a_hint(tmp_path):
+    path = tmp_path / "u16.txt"
+    path.write_bytes(SAMPLE.encode("utf-16"))
+    with pytest.raises(DecodingError, match="UTF-8"):
+        load_reports([path])
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_TEXT = st.text(alphabet=st.sampled_from(list("街道路村社区１２３ＡＢ（），。、 \n\r\u3000ab12江南小镇")), max_size=80)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXT)
+def test_normalised_characters_always_lead_back_to_the_original(text):
+    norm, idx = normalize(text)
+    assert len(norm) == len(idx)
+    assert idx == sorted(set(idx))                     # strictly increasing
+    for ch, i in zip(norm, idx):
+        orig = text[i]
+        assert ch == orig or (0xFF01 <= ord(orig) <= 0xFF5E and ord(orig) - 0xFEE0 == ord(ch)) \
+            or (orig == "\u3000" and ch == " ")

@@ -105,6 +105,8 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
     """Decode report bytes; returns ``(text, encoding)`` or raises DecodingError."""
     if not data.strip():
         raise DecodingError(f"{name}: the file is empty; expected a report in UTF-8 or GBK text")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DecodingError(f"{name}: UTF-16 text is not read; save the report as UTF-8 (or GBK)")
     if b"\x00" in data:
         raise DecodingError(f"{name}: looks binary (NUL bytes); expected a UTF-8 or GBK text report")
     if data.startswith(b"\xef\xbb\xbf"):
