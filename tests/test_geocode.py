@@ -141,6 +141,13 @@ def test_crossing_of_roads_far_apart_prolongs_the_short_one(coder):
     assert strict.geocode("远路与东西路交叉口").precision == "road"   # only "somewhere on a road"
 
 
+def test_crossing_with_a_road_known_only_as_a_point(coder):
+    res = coder.geocode("点路与东西路交叉口")
+    assert res.precision == "intersection" and "nearest" in res.method
+    assert metres(pt(res), (113.57, 34.75)) < 5        # on 东西路, right below the point
+    assert res.confidence < 0.3
+
+
 def test_subdistrict_prefix_is_dropped_from_an_address(coder):
     res = coder.geocode("乙街道东西路与二号路交叉口")
     assert res.method == "crossing entry"

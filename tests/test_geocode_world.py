@@ -8,6 +8,7 @@ as straight lines so that the right answers can be worked out by hand:
 - 二号路   south–north at lon 113.640
 - 北环路 / 南环路  west–east at lat 34.780 / 34.720
 - 短路     south–north at lon 113.620 from lat 34.752 (stops 222 m short of 东西路)
+- 点路     known only as one point, 890 m north of 东西路 at lon 113.57
 - 远路     south–north at lon 113.660 from lat 34.765 (stops 1.7 km short of 东西路)
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ ROWS = [
     ("road:南环路", "南环路", "", "road", "", "road", 0.8, LineString([(113.55, 34.72), (113.67, 34.72)])),
     ("road:短路", "短路", "", "road", "乙街道", "road", 0.7, LineString([(113.62, 34.752), (113.62, 34.79)])),
     ("road:远路", "远路", "", "road", "乙街道", "road", 0.7, LineString([(113.66, 34.765), (113.66, 34.79)])),
+    ("road:点路", "点路", "", "road", "甲街道", "road", 0.5, Point(113.57, 34.758)),
     ("crossing:东西路|二号路", "东西路与二号路", "", "crossing", "乙街道", "intersection", 0.9, Point(113.6403, 34.7502)),
     ("crossing:孤路|东西路", "孤路与东西路交叉口", "", "crossing", "甲街道", "intersection", 0.8, Point(113.545, 34.75)),
     ("metro:须水", "须水站", "", "metro_station", "甲街道", "exact", 0.95, Point(113.55, 34.76)),

@@ -447,6 +447,8 @@ class Geocoder:
             row = self.rows[i]
             return self._m(i), row.confidence or 0.5, row.source, "crossing entry", row
         ia, ib = self._line(a, ctx), self._line(b, ctx)
+        if (ia is None) != (ib is None):
+            return self._line_meets_point(ia if ia is not None else ib, b if ia is not None else a, ctx)
         if ia is None or ib is None:
             return None
         near = None
@@ -466,6 +468,24 @@ class Geocoder:
         else:
             return None
         return point, conf, f"{self.rows[ia].source}; {self.rows[ib].source}", method, None
+
+    def _line_meets_point(self, il: int, other: str, ctx: str | None):
+        """Road ``other`` has no line, only a point (one stop or house number): its crossing with
+        road line ``il`` is taken as the point of the line nearest to it, if within 1 km."""
+        hits = [(i, q) for i, q in self.index.lookup(normalize(other))
+                if self.rows[i].kind == "road" and self.rows[i].geometry is not None
+                and self.rows[i].geometry.geom_type == "Point"]
+        if not hits:
+            return None
+        ip = self._best(hits, ctx, "road")
+        line, point = self._m(il), self._m(ip)
+        on_line = line.interpolate(line.project(point))
+        gap = on_line.distance(point)
+        if gap > 1000:
+            return None
+        conf = min(self.rows[il].confidence or 0.5, self.rows[ip].confidence or 0.5) * 0.5 * (1 - gap / 2000)
+        method = f"the point of {self.rows[il].name} nearest to the one known point of {self.rows[ip].name} ({gap:.0f} m)"
+        return on_line, conf, f"{self.rows[il].source}; {self.rows[ip].source}", method, None
 
     def _crossing(self, query: str, c: rel.Crossing, ctx: str | None) -> GeocodeResult | None:
         found = self._crossing_metric(c.a, c.b, ctx)
