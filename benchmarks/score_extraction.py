@@ -120,6 +120,7 @@ def run(reports: Path, names: str) -> tuple[dict, dict | None]:
     places = [r for r in records if r["kind"] == "place"]
     metrics = [r for r in records if r["kind"] == "metric"]
     place_scores = score_places(load_jsonl(HERE / "gold" / "places.jsonl"), places)
+    place_scores["articles"] = [(a.report, a.subdistrict, a.district) for a in result.articles]
     metric_gold = HERE / "gold" / "metrics.jsonl"
     metric_scores = score_metrics(load_jsonl(metric_gold), metrics) if metric_gold.exists() else None
     return place_scores, metric_scores
@@ -153,6 +154,13 @@ def report_text(places: dict, metrics: dict | None, *, names: str, other: tuple[
         lines += ["", f"With `--names {label}` instead: precision {_fmt(o['precision'])}, recall "
                       f"{_fmt(o['recall'])} ({o['matched']} of {o['gold']} gold mentions, "
                       f"{o['predicted']} predicted)."]
+    if places.get("articles"):
+        by_report: dict[str, list[str]] = defaultdict(list)
+        for report, sd, district in places["articles"]:
+            by_report[report].append(f"{district}{sd}")
+        lines += ["", "Articles found (checked by eye; the owner 街道 of every mention comes from these):", "",
+                  "| report | articles, in order |", "|---|---|"]
+        lines += [f"| {r} | {' → '.join(v)} |" for r, v in by_report.items()]
     if metrics:
         lines += ["", "Metrics (match = same report, overlapping offsets of the number):", "",
                   "| gold | predicted | recall | precision | right subject | right value+unit |",
