@@ -223,13 +223,7 @@ def test_every_offset_of_the_shared_reports_leads_back_to_the_mention(shared_ext
 
 @pytest.mark.integration
 def test_quality_against_the_gold_set(shared_reports):
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
-    sys.path.insert(0, str(bench))
-    try:
-        import score_extraction
-    finally:
-        sys.path.remove(str(bench))
-    places, _ = score_extraction.run(shared_reports, "hierarchy")
+    places, _ = _scorer().run(shared_reports, "hierarchy")
     assert places["recall"] >= 0.95
     assert places["precision"] >= 0.90
 
@@ -292,3 +286,42 @@ def test_report_about_a_town_of_shangjie():
     assert [(a.subdistrict, a.district) for a in ex.articles] == [("峡窝镇", "上街区")]
     got = {(p.name, p.place_type) for p in ex.places}
     assert got == XIAWO_EXPECTED          # not 村级文化广场, 和美乡村, 特色园区 …
+
+
+def _scorer():
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        import score_extraction
+    finally:
+        sys.path.remove(str(bench))
+    return score_extraction
+
+
+def test_scorer_matches_by_report_overlap_and_name():
+    se = _scorer()
+    gold = [{"report": "a", "article": "x", "name": "青槐路", "place_type": "road", "start": 10, "end": 13},
+            {"report": "a", "article": "x", "name": "槐荫社区", "place_type": "community", "start": 20, "end": 24},
+            {"report": "b", "article": "y", "name": "青槐路", "place_type": "road", "start": 10, "end": 13}]
+    pred = [{"report": "a", "article": "x", "name": "青槐路", "place_type": "road", "start": 9, "end": 13},
+            {"report": "a", "article": "x", "name": "槐荫", "place_type": "community", "start": 20, "end": 22},
+            {"report": "b", "article": "y", "name": "青槐路", "place_type": "road", "start": 30, "end": 33},
+            {"report": "b", "article": "y", "name": "青槐路", "place_type": "road", "start": 11, "end": 12}]
+    s = se.score_places(gold, pred)
+    assert s["matched"] == 2                        # wrong name and no overlap do not count
+    assert s["recall"] == pytest.approx(2 / 3) and s["precision"] == pytest.approx(2 / 4)
+    assert s["per_type"]["road"]["recall"] == 1.0 and s["per_type"]["community"]["recall"] == 0.0
+    m = se.score_metrics([{"report": "a", "subject": "青槐路", "value": 5.0, "unit": "个", "start": 5, "end": 7}],
+                         [{"report": "a", "subject": "汝河路街道", "value": 5, "unit": "个", "start": 6, "end": 8}])
+    assert m["recall"] == 1.0 and m["subject_accuracy"] == 0.0 and m["value_unit_accuracy"] == 1.0
+
+
+def test_readme_section_is_replaced_not_duplicated(tmp_path):
+    se = _scorer()
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\n## Speed\n\nfast\n\n## Extraction quality\n\nold\n\n## Other\n\nkeep\n",
+                      encoding="utf-8")
+    se.write_section("## Extraction quality\n\nnew numbers\n", readme)
+    text = readme.read_text(encoding="utf-8")
+    assert text.count("## Extraction quality") == 1 and "new numbers" in text and "old" not in text
+    assert "## Speed\n\nfast" in text and "## Other\n\nkeep" in text
