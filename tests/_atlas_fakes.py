@@ -63,6 +63,9 @@ class FakeGeocoder:
             # known only through its 街道: becomes an approximate point
             "某某小微园": result("三官庙街道", "subdistrict", SD_A, "subdistrict",
                             id="subdistrict:三官庙街道", subdistrict="三官庙街道"),
+            # a community the gazetteer only knows by its 街道: not drawn as the 街道's polygon
+            "某某社区": result("某某社区", "community", SD_A, "subdistrict", id="community:某某社区",
+                           subdistrict="三官庙街道"),
             "三官庙街道": result("三官庙街道", "subdistrict", SD_A, "subdistrict",
                             id="subdistrict:三官庙街道", subdistrict="三官庙街道"),
             HOSTILE: result(HOSTILE, "site", Point(113.58, 34.755), "exact", id="site:hostile",
@@ -94,6 +97,7 @@ def fake_extraction():
         mention("芝麻街双创园", "site", "三官庙街道", start=60),
         mention("某某小微园", "site", "三官庙街道", start=90),
         mention("须水站", "metro_station", "须水街道", start=120),
+        mention("某某社区", "community", "三官庙街道", start=130),
         mention("不存在的路", "road", "须水街道", start=150),
         mention(HOSTILE, "site", "须水街道", start=170, sentence=f"危险名称{HOSTILE}测试"),
         mention("三官庙街道", "subdistrict", "三官庙街道", start=0),

@@ -59,8 +59,10 @@ def test_spatial_index_on_every_layer(fake_atlas):
 def test_features_counts_and_mentions(fake_atlas):
     sites = _layer(fake_atlas, "sites").set_index("id")
     roads = _layer(fake_atlas, "roads").set_index("id")
-    # 芝麻街双创园, 须水站, the hostile name and the approximate 某某小微园
-    assert set(sites.index) == {"site:芝麻街双创园", "metro:须水", "site:hostile", "approx:site:某某小微园"}
+    # 芝麻街双创园, 须水站, the hostile name and the approximate 某某小微园 and 某某社区
+    assert set(sites.index) == {"site:芝麻街双创园", "metro:须水", "site:hostile", "approx:site:某某小微园",
+                                "approx:community:某某社区"}
+    assert "某某社区" not in set(_layer(fake_atlas, "areas")["name"])
     assert roads.loc["road:煤机路", "mentions"] == 2  # two reports name it
     assert sites.loc["site:hostile", "name"] == HOSTILE
 

@@ -60,7 +60,7 @@ def test_overview_payload_has_layers_metrics_and_sentences(maps):
     data = payload(maps.maps_dir / "index.html")
     layers = {l["layer"]: l for l in data["layers"]}
     assert set(layers) == {"sites", "roads", "areas"}
-    assert len(layers["sites"]["items"]) == 4
+    assert len(layers["sites"]["items"]) == 5
     assert layers["sites"]["cluster"] is True
     park = next(it[2] for it in layers["sites"]["items"] if it[2]["n"] == "芝麻街双创园")
     assert ["总投资", "3亿元"] == park["m"][[m[0] for m in park["m"]].index("总投资")][:2]
@@ -69,13 +69,18 @@ def test_overview_payload_has_layers_metrics_and_sentences(maps):
     assert approx["a"] == 1 and approx["u"] > 1000
     choro = {c["key"]: c for c in data["choropleths"]}
     assert choro["choro_total_investment_yuan"]["show"] is True
-    assert len(choro["choro_total_investment_yuan"]["fc"]["features"]) == 2
+    feats = choro["choro_total_investment_yuan"]["features"]
+    areas = layers["areas"]["items"]
+    assert sorted(areas[f["ref"]][2]["n"] for f in feats) == ["三官庙街道", "须水街道"]
+    by_name = {f["n"]: f for f in feats}
+    assert by_name["三官庙街道"]["label"] == "4.5亿元" and by_name["须水街道"]["label"] == "2000万元"
+    assert by_name["三官庙街道"]["cls"] > by_name["须水街道"]["cls"]
 
 
 def test_subdistrict_map_only_draws_its_own_sites(maps):
     data = payload(maps.maps_dir / "三官庙街道.html")
     sites = next(l for l in data["layers"] if l["layer"] == "sites")
-    assert sorted(it[2]["n"] for it in sites["items"]) == ["某某小微园", "芝麻街双创园"]
+    assert sorted(it[2]["n"] for it in sites["items"]) == ["某某小微园", "某某社区", "芝麻街双创园"]
 
 
 def test_gcj02_offsets_match_the_datum_near_zhengzhou(maps):

@@ -200,6 +200,8 @@ def _feature_from_result(mention, result) -> tuple[str, dict[str, Any]] | None:
     kind = _get(result, "kind")
     place_type = _get(mention, "place_type")
     itself = precision in ("exact", "intersection", "road") or _kinds_match(kind, place_type)
+    if kind in ("community", "village") and precision in ("subdistrict", "district"):
+        itself = False  # its geometry is its 街道's (or district's): draw a point, not that polygon
     if itself and _get(result, "id"):
         layer = _layer_for(geom)
         if layer is None:

@@ -50,7 +50,7 @@ KIND_LABELS = {
     "residential_compound": "小区", "community": "社区", "village": "村", "subdistrict": "街道",
     "district": "区", "metro_station": "地铁站", "bus_stop": "公交站", "railway_station": "火车站",
     "substation": "变电站", "poi": "兴趣点", "crossing": "路口", "river": "河流",
-    "metro_line": "地铁线", "other": "其他",
+    "metro_line": "地铁线", "railway": "铁路", "other": "其他",
 }
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
            "#9a6324", "#469990", "#800000", "#808000", "#000075", "#bfef45", "#a9a9a9"]
@@ -63,6 +63,8 @@ CHOROPLETHS = [("total_investment_yuan", "街道 · 总投资", "元"), ("area_m
 MAX_SENTENCES = 3
 MAX_SENTENCE_CHARS = 220
 CLUSTER_MIN_POINTS = 2
+SIMPLIFY_DEG = 0.00005   # about 5 m: drawing only, the atlas keeps the full geometry
+LINE_DIGITS = 5          # about 1 m for lines and polygons; points keep 6 digits
 
 
 @dataclass
@@ -148,10 +150,10 @@ def _clean(value):
 
 # ----------------------------------------------------------------------------- geometry → JSON
 
-def _round(coords):
+def _round(coords, digits=6):
     if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
-        return [round(float(coords[0]), 6), round(float(coords[1]), 6)]
-    return [_round(c) for c in coords]
+        return [round(float(coords[0]), digits), round(float(coords[1]), digits)]
+    return [_round(c, digits) for c in coords]
 
 
 def _gcj_xy(lon: float, lat: float) -> tuple[float, float]:
@@ -161,11 +163,11 @@ def _gcj_xy(lon: float, lat: float) -> tuple[float, float]:
     return out.lon, out.lat
 
 
-def _gcj_coords(coords):
+def _gcj_coords(coords, digits=6):
     if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
         x, y = _gcj_xy(coords[0], coords[1])
-        return [round(x, 6), round(y, 6)]
-    return [_gcj_coords(c) for c in coords]
+        return [round(x, digits), round(y, digits)]
+    return [_gcj_coords(c, digits) for c in coords]
 
 
 def _geometry_item(geom):
@@ -176,9 +178,13 @@ def _geometry_item(geom):
         x, y = round(geom.x, 6), round(geom.y, 6)
         gx, gy = _gcj_xy(geom.x, geom.y)
         return [x, y], [round((gx - geom.x) * 1e6), round((gy - geom.y) * 1e6)]
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        # drawn outlines only: ~5 m simplification and 1 m coordinates keep pages small
+        simpler = geom.simplify(SIMPLIFY_DEG, preserve_topology=True)
+        geom = simpler if not simpler.is_empty else geom
     gj = mapping(geom)
-    coords = _round(gj["coordinates"])
-    return {"type": gj["type"], "coordinates": coords}, _gcj_coords(coords)
+    coords = _round(gj["coordinates"], LINE_DIGITS)
+    return {"type": gj["type"], "coordinates": coords}, _gcj_coords(coords, LINE_DIGITS)
 
 
 # ----------------------------------------------------------------------------- payload
@@ -232,7 +238,7 @@ def _metric_rows(metrics_json) -> list[list[str]]:
     return rows
 
 
-def _core_items(frame, lookups, sentences) -> list[list]:
+def _core_items(frame, lookups, sentences, ids: list | None = None) -> list[list]:
     items = []
     cols = set(frame.columns)
     for rec in frame.to_dict("records"):
@@ -260,6 +266,8 @@ def _core_items(frame, lookups, sentences) -> list[list]:
             if len(said) > MAX_SENTENCES:
                 p["more"] = len(said) - MAX_SENTENCES
         items.append([g, q, p])
+        if ids is not None:
+            ids.append(rec.get("id"))
     return items
 
 
@@ -293,10 +301,12 @@ def _classes(values: list[float]) -> list[float]:
     return bounds
 
 
-def _choropleths(areas, *, show_first: bool) -> list[dict]:
+def _choropleths(areas, area_ids: list[str], *, show_first: bool) -> list[dict]:
+    """One choropleth per metric of the 街道; features refer to the areas layer's items."""
     if areas is None or not len(areas):
         return []
-    subs = areas[areas["kind"] == "subdistrict"]
+    position = {fid: i for i, fid in enumerate(area_ids)}
+    subs = areas[(areas["kind"] == "subdistrict") & areas["id"].isin(position)]
     out = []
     for col, title, unit in CHOROPLETHS:
         if col not in subs.columns:
@@ -306,22 +316,23 @@ def _choropleths(areas, *, show_first: bool) -> list[dict]:
         if not bounds:
             continue
         features = []
-        for rec, value in zip(subs.to_dict("records"), values):
-            g, q = _geometry_item(rec["geometry"])
+        for fid, name, value in zip(subs["id"], subs["name"], values):
             cls = None
             if value is not None and value > 0:
                 cls = next(i for i, b in enumerate(bounds) if value <= b)
-            features.append({"type": "Feature", "geometry": g, "gcj": q,
-                             "properties": {"n": str(rec["name"]), "cls": cls,
-                                            "label": format_value(value, unit) if value else "无数据"}})
+            features.append({"ref": position[fid], "n": str(name), "cls": cls,
+                             "label": format_value(value, unit) if value else "无数据"})
         labels, low = [], 0.0
         for b in bounds:
             labels.append(f"{format_value(low, unit) if low else '0'} – {format_value(b, unit)}")
             low = b
-        out.append({"key": f"choro_{col}", "title": title, "colors": CHORO_COLORS[:len(bounds)] if len(bounds) < 3
-                    else [CHORO_COLORS[round(i * (len(CHORO_COLORS) - 1) / (len(bounds) - 1))] for i in range(len(bounds))],
-                    "classes": labels, "nodata": CHORO_NODATA, "show": show_first and not out,
-                    "fc": {"type": "FeatureCollection", "features": features}})
+        if len(bounds) < 3:
+            colors = CHORO_COLORS[1:1 + len(bounds)]
+        else:
+            colors = [CHORO_COLORS[round(i * (len(CHORO_COLORS) - 1) / (len(bounds) - 1))]
+                      for i in range(len(bounds))]
+        out.append({"key": f"choro_{col}", "title": title, "colors": colors, "classes": labels,
+                    "nodata": CHORO_NODATA, "show": show_first and not out, "features": features})
     return out
 
 
@@ -335,14 +346,17 @@ def _colors(kinds: list[str]) -> dict[str, str]:
 def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_choropleth: bool,
              sentences) -> dict:
     lookups = {key: _Lookup() for key in ("k", "p", "sd", "src")}
-    layers = []
+    layers, area_ids = [], []
     for row in atlas.layer_rows:
         frame = frames.get(row["layer"])
         if frame is None:
             continue
         role = row.get("role") or "user"
         core = role == "core" and row["layer"] in ("sites", "roads", "areas")
-        items = _core_items(frame, lookups, sentences) if core else _user_items(frame, lookups)
+        if core:
+            items = _core_items(frame, lookups, sentences, area_ids if row["layer"] == "areas" else None)
+        else:
+            items = _user_items(frame, lookups)
         points = sum(1 for it in items if isinstance(it[0], list))
         title_ = str(_clean(row.get("title")) or row["layer"])
         if not core:
@@ -361,14 +375,14 @@ def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_ch
     return {
         "title": title,
         "layers": layers,
-        "choropleths": _choropleths(frames.get("areas"), show_first=show_choropleth),
+        "choropleths": _choropleths(frames.get("areas"), area_ids, show_first=show_choropleth),
         "dict": {"kinds": kinds, "precision": lookups["p"].values, "sd": lookups["sd"].values,
                  "src": lookups["src"].values},
         "colors": colors,
         "legend": {"kinds": [[KIND_LABELS.get(k, k), colors[k]] for k in kinds]},
         "labels": {
             "kinds": KIND_LABELS, "precision": PRECISION_LABELS_ZH,
-            "none": "无底图 none", "search": "搜索地名 search…",
+            "none": "无底图 none", "search": "搜索地名 search…", "maps": "街道地图 maps",
             "exactish": "精确 / 路口 / 道路", "approx": "近似位置（虚线）",
             "uncertain": "近似点：虚线圈 = 不确定范围",
         },
@@ -450,6 +464,8 @@ def _bounds(frames: dict, fallback) -> tuple[float, float, float, float]:
 
 def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> list[Path]:
     """Write the overview (index.html) and one map per 街道; returns the files written."""
+    from shapely.geometry import box
+
     atlas = load_atlas(atlas_path)
     out = Path(maps_dir) if maps_dir is not None else Path(atlas.meta.get("maps_dir") or paths.default_maps_dir())
     sentences = _sentences(atlas.mentions)
@@ -476,8 +492,8 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
         else:
             frames = {}
             for layer, frame in atlas.frames.items():
-                if layer == "areas":
-                    frames[layer] = frame
+                if layer == "areas":  # the 街道, its neighbours and its district, for context
+                    frames[layer] = frame[frame.intersects(box(*polygon.buffer(0.01).bounds))]
                 elif "subdistrict" in frame.columns:
                     frames[layer] = frame[(frame["subdistrict"] == name) | frame.intersects(polygon)]
                 else:

@@ -73,7 +73,7 @@
       var admin = p.k === 'district' || p.k === 'subdistrict';
       return {color: p.k === 'district' ? '#333' : color, weight: p.k === 'district' ? 3 : 2,
               dashArray: approx ? '6 4' : null, fillColor: color,
-              fillOpacity: admin ? 0.03 : 0.25, className: 'ra-feature ra-' + info.key};
+              fillOpacity: admin ? 0.03 : 0.15, className: 'ra-feature ra-' + info.key};
     }
     if (info.type === 'roads') {
       return {color: color, weight: 5, opacity: 0.85, dashArray: approx ? '8 6' : null,
@@ -152,10 +152,15 @@
       return entry;
     }
 
+    var areaItems = (data.layers.filter(function (l) { return l.type === 'areas'; })[0] || {items: []}).items;
     data.choropleths.forEach(function (ch) {
-      var info = {key: ch.key, title: ch.title, type: 'choropleth', pane: 'ra-choropleth',
-                  fc: ch.fc, show: ch.show};
-      var gj = L.geoJSON(ch.fc, {
+      var info = {key: ch.key, title: ch.title, type: 'choropleth', pane: 'ra-choropleth', show: ch.show};
+      var fc = {type: 'FeatureCollection', features: ch.features.map(function (c) {
+        var item = areaItems[c.ref];
+        return {type: 'Feature', geometry: item[0], gcj: item[1],
+                properties: {n: c.n, cls: c.cls, label: c.label}};
+      })};
+      var gj = L.geoJSON(fc, {
         pane: 'ra-choropleth',
         style: function (f) {
           var i = f.properties.cls;
@@ -300,6 +305,9 @@
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
         div.appendChild(el('div', 'ra-legend-h', data.title));
+        var details = el('details');
+        details.appendChild(el('summary', null, data.labels.maps + ' (' + (data.links.length - 1) + ')'));
+        div.appendChild(details);
         var ul = el('ul', 'ra-nav-list');
         data.links.forEach(function (lk) {
           var li = el('li');
@@ -308,7 +316,7 @@
           li.appendChild(a);
           ul.appendChild(li);
         });
-        div.appendChild(ul);
+        details.appendChild(ul);
         return div;
       };
       nav.addTo(map);
