@@ -261,6 +261,44 @@ def test_atlas_queries_on_small_atlas(atlas):
     assert list(found["name"]) == ["二号园"]
 
 
+def test_along_a_road_known_only_as_a_point_says_so(atlas, capsys):
+    code, out, err = run(capsys, "query", "along", "一号园", "--within", "1.2km", "--layer", "sites",
+                         "--atlas", str(atlas))
+    assert code == 0 and "known only as a Point" in err and "二号园" in out
+
+
+def test_contains_share_rule_matches_brute_force():
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    area = box(113.58, 34.74, 113.60, 34.76)
+    # polygons with a known share inside (split along the meridian 113.60): 1.0, 0.75, 0.25, 0
+    polys = gpd.GeoDataFrame({"name": ["全", "大半", "小半", "外"]}, geometry=[
+        box(113.585, 34.745, 113.59, 34.75), box(113.595, 34.745, 113.6016, 34.75),
+        box(113.5984, 34.745, 113.605, 34.75), box(113.61, 34.745, 113.62, 34.75)], crs=4326)
+    got = list(query.contains(polys, area, min_share=0.5)["name"])
+    truth = [n for n, g in zip(polys["name"], polys.geometry)
+             if g.intersection(area).area / g.area >= 0.5]  # same-latitude strips: degrees² ratio ≈ m² ratio
+    assert sorted(got) == sorted(truth) == sorted(["全", "大半"])
+    district = gpd.GeoDataFrame({"name": ["区"]}, geometry=[Polygon([(113.50, 34.70), (113.70, 34.70),
+                                                                    (113.70, 34.80), (113.50, 34.80)])], crs=4326)
+    assert query.contains(district, box(113.55, 34.70, 113.65, 34.80), min_share=0.5).empty
+
+
+def test_district_level_features_are_left_out_unless_asked(atlas, capsys):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    vague = gpd.GeoDataFrame({"id": ["site:某园"], "name": ["某园"], "precision": ["district"]},
+                             geometry=[Point(113.5872, 34.7472)], crs=4326)
+    vague.to_file(atlas, layer="sites", driver="GPKG", mode="a")
+    code, out, err = run(capsys, "query", "near", "一号园", "--within", "200m", "--atlas", str(atlas))
+    assert code == 0 and "某园" not in out and "left out 1 features" in err
+    code, out, _ = run(capsys, "query", "near", "一号园", "--within", "200m", "--include-district-level",
+                       "--atlas", str(atlas))
+    assert "某园" in out
+
+
 def test_lat_lon_order_is_detected(atlas):
     from reportatlas import query_atlas as qa
 
@@ -336,7 +374,7 @@ def test_cli_map_is_offline_and_escaped(atlas, capsys, tmp_path):
     (["near", "无此地", "--within", "1km"], "unknown place"),
     (["near", "一号", "--within", "1km"], "一号园"),
     (["near", "一号园", "--within", "far"], "distance"),
-    (["along", "一号园", "--within", "100m"], "road line"),
+    (["along", "无名路", "--within", "100m"], "unknown place"),
     (["contains", "测试路"], "area"),
     (["which", "200,100"], "lon,lat"),
     (["nearest", "一号园", "--layer", "nolayer"], "no layer"),

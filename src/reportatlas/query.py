@@ -135,20 +135,54 @@ def along(features: gpd.GeoDataFrame, line_geom, distance_m: float, *,
     return near(features, line_geom, distance_m)
 
 
-def contains(features: gpd.GeoDataFrame, area_geom, *, engine: str = "local") -> gpd.GeoDataFrame:
-    """Features inside an area: a point when the area covers it, a line or polygon when the
-    area covers its representative point (a point on the feature guaranteed to lie on it)."""
+def contains(features: gpd.GeoDataFrame, area_geom, *, min_share: float | None = None,
+             engine: str = "local") -> gpd.GeoDataFrame:
+    """Features inside an area (a Polygon/MultiPolygon), sorted by name.
+
+    A point is inside when the area covers it.  A line or polygon is inside when the area
+    covers its representative point (a point guaranteed to lie on the feature); with
+    ``min_share`` (0–1) it must also have at least that share of its length or area
+    inside, measured in EPSG:4547 — so that a district does not count as "inside" one of
+    its 街道 just because its representative point falls there.
+    """
     check_engine(engine)
     if area_geom is None or area_geom.geom_type not in ("Polygon", "MultiPolygon"):
         kind = "nothing" if area_geom is None else f"a {area_geom.geom_type}"
         raise QueryError(f"'contains' needs an area (polygon), got {kind}; use 'near' instead")
+    if min_share is not None and not 0 <= min_share <= 1:
+        raise QueryError(f"min_share must be between 0 and 1, got {min_share}")
     if engine == "dask":
-        return _scale("contains")(features, area_geom)
-    feats = _with_geometry(features)
-    points = feats.geometry.representative_point()
-    idx = points.sindex.query(area_geom, predicate="covers")
-    out = feats.iloc[sorted(idx)].copy()
-    return out.sort_values("name", kind="stable") if "name" in out.columns else out
+        out = _scale("contains")(features, area_geom)
+    else:
+        feats = _with_geometry(features)
+        points = feats.geometry.representative_point()
+        idx = points.sindex.query(area_geom, predicate="covers")
+        out = feats.iloc[sorted(idx)].copy()
+        out = out.sort_values("name", kind="stable") if "name" in out.columns else out
+    if min_share:
+        out = out.loc[_share_inside(out, area_geom) >= min_share - 1e-9]
+    return out
+
+
+def _share_inside(frame, area_geom):
+    """Share (0–1) of each row's length (lines) or area (polygons) inside ``area_geom``;
+    1 for points (they passed the covers test)."""
+    import numpy as np
+
+    geoms = frame.geometry.to_crs(METRIC_CRS)
+    area = _metric_geom(area_geom)
+    share = np.ones(len(frame))
+    kinds = geoms.geom_type.to_numpy()
+    inter = None
+    for i, kind in enumerate(kinds):
+        if "Point" in kind:
+            continue
+        if inter is None:
+            inter = geoms.intersection(area)
+        whole, part = ((geoms.iloc[i].length, inter.iloc[i].length) if "Line" in kind
+                       else (geoms.iloc[i].area, inter.iloc[i].area))
+        share[i] = part / whole if whole > 0 else 1.0
+    return share
 
 
 def nearest(features: gpd.GeoDataFrame, target_geom, k: int = 5, *,

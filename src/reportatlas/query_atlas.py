@@ -137,6 +137,8 @@ class Atlas:
         frames = []
         feats = self.features()
         polys = feats.loc[feats.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if len(polys) and "precision" in polys.columns and "kind" in polys.columns:
+            polys = polys.loc[[_outline_known(k, p) for k, p in zip(polys["kind"], polys["precision"])]]
         if len(polys):
             frames.append(polys[["layer", "id", "name", "geometry"]
                                 + [c for c in ("kind",) if c in polys]])
@@ -144,6 +146,8 @@ class Atlas:
         if gaz is not None:
             entries = gaz.entries
             entries = entries.loc[entries.geom_type.isin(["Polygon", "MultiPolygon"])]
+            if "precision" in entries.columns:
+                entries = entries.loc[[_outline_known(k, p) for k, p in zip(entries["kind"], entries["precision"])]]
             if len(entries):
                 entries = entries.to_crs(4326)[["id", "name", "kind", "geometry"]].copy()
                 entries.insert(0, "layer", "gazetteer")
@@ -166,11 +170,15 @@ class Atlas:
 
             return Target(text, text, Point(*lonlat[:2]), how="lonlat", notes=lonlat[2])
         feats = self.features()
+        fallback = None   # a match of the wrong shape, used when nothing better is found
         for column, how in (("id", "id"), ("name", "name")):
             hits = feats.loc[feats[column].astype(str) == text]
             if len(hits):
                 row = _pick(hits, want)
-                return Target(text, str(row["name"]), row.geometry, id=str(row["id"]), layer=str(row["layer"]), how=how)
+                found = Target(text, str(row["name"]), row.geometry, id=str(row["id"]), layer=str(row["layer"]), how=how)
+                if _fits(row.geometry, want):
+                    return found
+                fallback = fallback or found
         gaz = self.gazetteer()
         if gaz is not None:
             entries = gaz.entries
@@ -180,10 +188,16 @@ class Atlas:
             hits = entries.loc[mask & entries.geometry.notna()]
             if len(hits):
                 row = _pick(hits.to_crs(4326), want)
-                return Target(text, str(row["name"]), row.geometry, id=str(row["id"]), layer="gazetteer", how="gazetteer")
-            found = self._geocode(gaz, text)
-            if found is not None:
-                return found
+                found = Target(text, str(row["name"]), row.geometry, id=str(row["id"]), layer="gazetteer", how="gazetteer")
+                if _fits(row.geometry, want):
+                    return found
+                fallback = fallback or found
+            if fallback is None:
+                found = self._geocode(gaz, text)
+                if found is not None:
+                    return found
+        if fallback is not None:
+            return fallback
         raise NotFoundError(f"unknown place {text!r}", self.suggest(text))
 
     def _geocode(self, gaz, text: str) -> Target | None:
@@ -215,8 +229,32 @@ class Atlas:
         return list(dict.fromkeys(sorted(contained, key=len)[:n] + close))[:n]
 
 
+_KIND_LEVEL = {"district": "district", "subdistrict": "subdistrict", "community": "community",
+               "village": "community"}
+
+
+def _outline_known(kind, precision) -> bool:
+    """False for a polygon that only repeats a larger area's outline (e.g. a community drawn
+    as its whole 街道): it would answer `which` with every community of the 街道."""
+    from .precision import PRECISION_LADDER
+
+    if not isinstance(precision, str) or precision not in PRECISION_LADDER:
+        return True
+    level = _KIND_LEVEL.get(str(kind))
+    if level is None:
+        return precision not in ("subdistrict", "district")
+    return PRECISION_LADDER.index(precision) <= PRECISION_LADDER.index(level)
+
+
+_SHAPES = {"line": ("LineString", "MultiLineString"), "area": ("Polygon", "MultiPolygon")}
+
+
+def _fits(geom, want: str | None) -> bool:
+    return want not in _SHAPES or (geom is not None and geom.geom_type in _SHAPES[want])
+
+
 def _pick(hits, want: str | None):
-    shapes = {"line": ("LineString", "MultiLineString"), "area": ("Polygon", "MultiPolygon")}
+    shapes = _SHAPES
     if want in shapes:
         preferred = hits.loc[hits.geom_type.isin(shapes[want])]
         if len(preferred):
@@ -261,26 +299,56 @@ def _target_filter(frame, target: Target):
 
 
 # -- the atlas-level queries used by the CLI -----------------------------------------------
-def near(atlas: Atlas, target: str, *, within: str | float, layers=None, engine: str = "local"):
+#: features placed only at this precision sit on the district's representative point: a
+#: distance or containment answer about them would be made up, so they are left out
+#: unless asked for (and the user is told how many).
+UNPLACED = ("district",)
+
+
+def _placed(atlas: Atlas, layers, tgt: Target, include_unplaced: bool):
+    feats = atlas.features(layers)
+    if include_unplaced or "precision" not in feats.columns:
+        return feats
+    unplaced = feats["precision"].isin(UNPLACED).to_numpy()
+    if unplaced.any():
+        tgt.notes.append(f"left out {int(unplaced.sum())} features placed only at district level "
+                         "(their position is unknown); add --include-district-level to keep them")
+    return feats.loc[~unplaced]
+
+
+def near(atlas: Atlas, target: str, *, within: str | float, layers=None, engine: str = "local",
+         include_unplaced: bool = False):
     tgt = atlas.resolve(target)
-    found = query.near(atlas.features(layers), tgt.geometry, query.parse_distance(within), engine=engine)
+    feats = _placed(atlas, layers, tgt, include_unplaced)
+    found = query.near(feats, tgt.geometry, query.parse_distance(within), engine=engine)
     return tgt, _target_filter(found, tgt)
 
 
-def along(atlas: Atlas, road: str, *, within: str | float, layers=None, engine: str = "local"):
+def along(atlas: Atlas, road: str, *, within: str | float, layers=None, engine: str = "local",
+          include_unplaced: bool = False):
     tgt = atlas.resolve(road, want="line")
-    found = query.along(atlas.features(layers), tgt.geometry, query.parse_distance(within), engine=engine)
+    feats = _placed(atlas, layers, tgt, include_unplaced)
+    if tgt.geometry is not None and tgt.geometry.geom_type not in ("LineString", "MultiLineString"):
+        # a road known only as a point (one stop or crossing): say so and search around it
+        tgt.notes.append(f"{tgt.name} is known only as a {tgt.geometry.geom_type}, not as a line; "
+                         f"showing features within {within} of it")
+        found = query.near(feats, tgt.geometry, query.parse_distance(within), engine=engine)
+        return tgt, _target_filter(found, tgt)
+    found = query.along(feats, tgt.geometry, query.parse_distance(within), engine=engine)
     return tgt, _target_filter(found, tgt)
 
 
-def contains(atlas: Atlas, area: str, *, layers=None, engine: str = "local"):
+def contains(atlas: Atlas, area: str, *, layers=None, engine: str = "local", include_unplaced: bool = False):
     tgt = atlas.resolve(area, want="area")
-    return tgt, _target_filter(query.contains(atlas.features(layers), tgt.geometry, engine=engine), tgt)
+    feats = _placed(atlas, layers, tgt, include_unplaced)
+    found = query.contains(feats, tgt.geometry, min_share=0.5, engine=engine)
+    return tgt, _target_filter(found, tgt)
 
 
-def nearest(atlas: Atlas, target: str, *, k: int = 5, layers=None, engine: str = "local"):
+def nearest(atlas: Atlas, target: str, *, k: int = 5, layers=None, engine: str = "local",
+            include_unplaced: bool = False):
     tgt = atlas.resolve(target)
-    feats = _target_filter(atlas.features(layers), tgt)
+    feats = _target_filter(_placed(atlas, layers, tgt, include_unplaced), tgt)
     return tgt, query.nearest(feats, tgt.geometry, k, engine=engine)
 
 

@@ -27,7 +27,8 @@ class SqlResult:
     rows: list[tuple]
 
     def geometry_columns(self) -> list[int]:
-        return [i for i, t in enumerate(self.types) if t.upper().startswith("GEOMETRY")]
+        return [i for i, t in enumerate(self.types)
+                if t.upper() == "GEOMETRY" or t.upper().startswith("GEOMETRY(")]
 
     def records(self, *, geometry_as: str = "wkt") -> list[dict[str, Any]]:
         """Rows as dicts; geometry values as WKT text (or shapely objects: ``"shapely"``)."""
@@ -38,7 +39,7 @@ class SqlResult:
         for row in self.rows:
             rec = {}
             for i, (col, value) in enumerate(zip(self.columns, row)):
-                if i in geo and value is not None:
+                if i in geo and isinstance(value, (bytes, bytearray, memoryview)):
                     geom = shapely.from_wkb(bytes(value))
                     value = geom if geometry_as == "shapely" else shapely.to_wkt(geom, rounding_precision=7)
                 rec[col] = value

@@ -28,6 +28,8 @@ def _output_options(f):
 
 
 def _layer_option(f):
+    f = click.option("--include-district-level", "include_unplaced", is_flag=True,
+                     help="Keep features whose position is only known to the district.")(f)
     return click.option("--layer", "layers", multiple=True,
                         help="Search only this layer (repeatable): sites, roads, areas or a user layer.")(f)
 
@@ -95,11 +97,12 @@ def _write_geojson(frame, rows) -> None:
 @click.option("--within", required=True, help="Distance, e.g. 500m, 1km, 1.5公里.")
 @_layer_option
 @_output_options
-def near_cmd(target, within, layers, atlas_path, fmt, map_path, engine):
+def near_cmd(target, within, layers, include_unplaced, atlas_path, fmt, map_path, engine):
     """Features within a distance of TARGET."""
     from .. import query_atlas
 
-    tgt, found = query_atlas.near(_open(atlas_path), target, within=within, layers=list(layers), engine=engine)
+    tgt, found = query_atlas.near(_open(atlas_path), target, within=within, layers=list(layers), engine=engine,
+                                         include_unplaced=include_unplaced)
     _emit(found, tgt, fmt=fmt, map_path=map_path, title=f"near {tgt.name} ({within})")
 
 
@@ -108,11 +111,12 @@ def near_cmd(target, within, layers, atlas_path, fmt, map_path, engine):
 @click.option("--within", default="200m", show_default=True, help="Distance from the road line.")
 @_layer_option
 @_output_options
-def along_cmd(road, within, layers, atlas_path, fmt, map_path, engine):
+def along_cmd(road, within, layers, include_unplaced, atlas_path, fmt, map_path, engine):
     """Features along ROAD (within a distance of its line)."""
     from .. import query_atlas
 
-    tgt, found = query_atlas.along(_open(atlas_path), road, within=within, layers=list(layers), engine=engine)
+    tgt, found = query_atlas.along(_open(atlas_path), road, within=within, layers=list(layers), engine=engine,
+                                         include_unplaced=include_unplaced)
     _emit(found, tgt, fmt=fmt, map_path=map_path, title=f"along {tgt.name} ({within})")
 
 
@@ -120,11 +124,12 @@ def along_cmd(road, within, layers, atlas_path, fmt, map_path, engine):
 @click.argument("area")
 @_layer_option
 @_output_options
-def contains_cmd(area, layers, atlas_path, fmt, map_path, engine):
+def contains_cmd(area, layers, include_unplaced, atlas_path, fmt, map_path, engine):
     """Features inside AREA (a 街道, community, zone or park)."""
     from .. import query_atlas
 
-    tgt, found = query_atlas.contains(_open(atlas_path), area, layers=list(layers), engine=engine)
+    tgt, found = query_atlas.contains(_open(atlas_path), area, layers=list(layers), engine=engine,
+                                         include_unplaced=include_unplaced)
     _emit(found, tgt, fmt=fmt, map_path=map_path, title=f"in {tgt.name}")
 
 
@@ -133,11 +138,12 @@ def contains_cmd(area, layers, atlas_path, fmt, map_path, engine):
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="How many.")
 @_layer_option
 @_output_options
-def nearest_cmd(target, k, layers, atlas_path, fmt, map_path, engine):
+def nearest_cmd(target, k, layers, include_unplaced, atlas_path, fmt, map_path, engine):
     """The k features nearest to TARGET, with distances in metres."""
     from .. import query_atlas
 
-    tgt, found = query_atlas.nearest(_open(atlas_path), target, k=k, layers=list(layers), engine=engine)
+    tgt, found = query_atlas.nearest(_open(atlas_path), target, k=k, layers=list(layers), engine=engine,
+                                         include_unplaced=include_unplaced)
     _emit(found, tgt, fmt=fmt, map_path=map_path, title=f"nearest to {tgt.name}")
 
 
@@ -167,7 +173,8 @@ def aggregate_cmd(by, metric, stat, atlas_path, fmt, engine):
     rows = [{k: (None if isinstance(v, float) and v != v else (v.item() if hasattr(v, "item") else v))
              for k, v in r.items()} for r in table.to_dict("records")]
     for r in rows:
-        r[stat] = r.pop("value")
+        value = r.pop("value")
+        r[stat] = int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 else value
     if fmt == "table":
         click.echo(format_table(rows))
     elif fmt == "csv":
