@@ -280,6 +280,28 @@ def test_road_line_is_ordered_and_drops_a_far_namesake():
     assert build_road_line([(113.6, 34.75)]) == (None, 0)
 
 
+def test_sites_from_poi_addresses():
+    from reportatlas.gazetteer.sites import locate_sites, site_names
+
+    assert site_names("某某路171号星河广场3层") == ["星河广场"]
+    assert site_names("高新区青松公园1号馆") == ["青松公园"]
+    assert site_names("甲路与乙街交叉口西北侧青竹小区东门") == ["青竹小区"]
+    assert site_names("甲路88号") == []
+    pois = [{"address": "甲路1号星河广场", "lon": 113.600, "lat": 34.750, "key": "poi:1"},
+            {"address": "甲路3号星河广场2层", "lon": 113.601, "lat": 34.750, "key": "poi:2"},
+            # two places called 月亮城 4 km apart: not averaged into a point between them
+            {"address": "乙路月亮城", "lon": 113.60, "lat": 34.75, "key": "poi:3"},
+            {"address": "丙路月亮城", "lon": 113.65, "lat": 34.75, "key": "poi:4"}]
+    sites = {s["name"]: s for s in locate_sites(pois)}
+    assert set(sites) == {"星河广场"}
+    assert sites["星河广场"]["evidence"] == 2 and 113.600 <= sites["星河广场"]["lon"] <= 113.601
+
+
+def test_site_entries_in_the_build(gaz):
+    row = _entry(gaz, "site:锦艺城")
+    assert row["district"] == "中原区" and row["evidence"] >= 10 and row["precision"] == "nearby"
+
+
 # --- held-out builds ------------------------------------------------------------------------
 
 def test_holdout_excludes_source_records(shared_geodata):

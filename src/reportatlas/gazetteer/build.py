@@ -238,6 +238,7 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
                         "evidence": c["evidence"], "confidence": _confidence(c["evidence"], 0.9 if c["from_stops"] else 0.7),
                         "geometry": shapely.Point(c["lon"], c["lat"])})
 
+    entries += _site_entries(pois)
     entries += _stop_entries(stops)
     entries += _metro_entries(metro)
     entries += _osm_entries(src)
@@ -421,6 +422,22 @@ def extent_polygon(ext: dict, road_lines: dict):
     if not (lim["west"] < lim["east"] and lim["south"] < lim["north"]):
         return None
     return shapely.box(lim["west"], lim["south"], lim["east"], lim["north"])
+
+
+def _site_entries(pois):
+    import shapely
+
+    from .sites import locate_sites
+
+    out = []
+    for site in locate_sites(pois):
+        n = site["evidence"]
+        out.append({"id": f"{site['kind']}:{site['name']}", "name": site["name"], "aliases": [],
+                    "kind": site["kind"], "precision": "nearby", "source": "zhongyuan_food_poi_gcj02.csv addresses",
+                    "datum_in": "gcj02", "licence": S.LICENCES["poi"],
+                    "method": f"median of {n} POI(s) whose address places them in it (spread {site['spread_m']:.0f} m)",
+                    "evidence": n, "confidence": _confidence(n, 0.7), "geometry": shapely.Point(site["lon"], site["lat"])})
+    return out
 
 
 def _stop_entries(stops):
