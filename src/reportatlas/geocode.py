@@ -528,14 +528,8 @@ class Geocoder:
         if ix is None:
             return None
         x = self._m(ix)
-        ends = []
-        for other in (s.a, s.b):
-            io = self._line(other, ctx)
-            hit = rel.crossing_point(x, self._m(io), tolerance=self.tolerance) if io is not None else None
-            if hit is None:
-                known = self._crossings.get(self._pair(s.road, other))
-                hit = (self._m(known[0]), 0.0) if known else None
-            ends.append(hit)
+        # each end: the crossing of X with the bounding road, found as for "X与A交叉口"
+        ends = [self._crossing_metric(s.road, other, ctx) for other in (s.a, s.b)]
         row = self.rows[ix]
         if None in ends:
             res = self._from_row(query, ix, precision="road", confidence_factor=0.6,
