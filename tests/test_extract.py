@@ -325,3 +325,8 @@ def test_readme_section_is_replaced_not_duplicated(tmp_path):
     text = readme.read_text(encoding="utf-8")
     assert text.count("## Extraction quality") == 1 and "new numbers" in text and "old" not in text
     assert "## Speed\n\nfast" in text and "## Other\n\nkeep" in text
+
+
+def test_a_compound_named_by_its_gate(tmp_path):
+    places = places_of(tmp_path, "街道在金槐城南门、汝水东路等处新增停车位。")
+    assert ("金槐城", "residential_compound") in {(p.name, p.place_type) for p in places}

@@ -145,6 +145,10 @@ class PlaceFinder:
                     and text[m.end():m.end() + 1] == "”":
                 continue  # a slogan in quotes: “项目强街”, “幸福汝河”
             out.append(_Cand(stem_start, m.end(), _canonical(name, ptype), ptype, 1))
+        for m in re.finditer(rf"([{CJK}]{{2,6}}城)(?=[东西南北]门)", text):   # 绿都城东门: a compound's gate
+            cut = _trim_left(m.group(1)[:-1])
+            if len(m.group(1)) - cut >= 3:
+                out.append(_Cand(m.start() + cut, m.end(), m.group(1)[cut:], "residential_compound", 1))
         for m in re.finditer(r"(?<![0-9A-Za-z])(\d{1,2})号线", text):
             out.append(_Cand(m.start(), m.end(), m.group(), "metro_line", 1))
         for m in re.finditer(r"[东西南北][二三四五]环(?:路)?", text):   # 西三环
