@@ -139,8 +139,9 @@ def report_text(places: dict, metrics: dict | None, *, names: str, other: tuple[
              "华山路), missing ones added (保利心语, 绿都城, 北龙湖, and 周新庄/洛达庙二期 resolved to "
              "their 安置区).  Generic words (老旧小区, 断头路, 日间照料中心), organisations (党工委, "
              "companies, 中原区委) and slogans (四个中原, 三力中西) are not places.  The extractor was "
-             "developed on these same five reports, so these numbers flatter it; "
-             "tests/test_extract.py checks a report it never saw (tests/data/ruhelu_report.txt).", "",
+             "developed on these same five reports, so these numbers flatter it; tests/test_extract.py "
+             "also checks two made-up reports about other 街道/镇 whose places no gazetteer knows "
+             "(tests/data/ruhelu_report.txt, xiawo_report.txt).", "",
              "Places (match = same report, overlapping original offsets, same canonical name):", "",
              "| type | gold | predicted | precision | recall |", "|---|---:|---:|---:|---:|"]
     for t, s in places["per_type"].items():
