@@ -172,7 +172,7 @@ def test_zhongyuan_subdistricts_tile_the_district(gaz):
 
 
 def test_xiliuhu_follows_its_stated_extent(gaz):
-    """西流湖街道: 东起西三环, 西至西四环; its polygon lies between the two ring roads."""
+    """西流湖街道 runs from 西四环 (west) to 西三环 (east): its polygon lies between the two ring roads."""
     xlh = _metres(_entry(gaz, "subdistrict:西流湖街道").geometry)
     west = np.median(shapely.get_coordinates(_metres(_entry(gaz, "road:西四环").geometry))[:, 0])
     east = np.median(shapely.get_coordinates(_metres(_entry(gaz, "road:西三环").geometry))[:, 0])

@@ -6,7 +6,7 @@ the median of the stops and POIs that carry its core name ("冉屯村" → stops
 by a road, say) is dropped.  Each 街道 polygon is the union of the nearest-seed (Voronoi)
 cells of its own seeds — the office label point and its located communities — clipped to
 the district, so the 街道 of one district tile it by construction.  A stated extent
-("东起西三环，西至西四环，南起中原西路，北至陇海铁路线") is applied first where all its
+(西流湖街道: bounded by 西三环 east, 西四环 west, 中原西路 south, the 陇海 railway north) is applied first where all its
 bounding roads have lines: that area goes to the 街道 and the rest is shared by Voronoi.
 """
 from __future__ import annotations
