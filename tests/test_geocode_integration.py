@@ -89,7 +89,7 @@ def test_unknown_report_name_is_unresolved_with_suggestions(coder):
 
 def test_stated_extent_of_xiliuhu_matches_its_stated_area(coder):
     # a report gives 西流湖街道's extent by four roads and its area as about 14.5 km²
-    res = coder.geocode("东起西三环，西至西四环，南起中原西路，北至陇海铁路线")
+    res = coder.geocode("北至陇海铁路线，南起中原西路，西至西四环，东起西三环")
     assert res.ok and res.geometry_type == "Polygon" and res.subdistrict == "西流湖街道"
     area_km2 = rel.to_metric(res.geometry).area / 1e6
     assert area_km2 == pytest.approx(14.5, rel=0.15)
