@@ -25,12 +25,25 @@ CROSS_RE = re.compile(rf"(?P<a>[{_CJK}0-9]{{1,10}}?(?:大道|大街|公路|路|�
                       r"(?:交叉口|交汇处|交叉路口|交口|路口|口)")
 ROAD_END = re.compile(r"(?:大道|大街|公路|路|街|[一二三四五六七八九十]环)$")
 _NOT_ROAD = re.compile(r"^(?:马路|公路|小路|大街|路|街|环)$")
-#: junk prefixes a POI address may carry before the first road
-_ADDR_PREFIX = re.compile(r"^(?:河南省)?(?:郑州市)?(?:中原区|上街区|二七区|高新区|金水区)?")
+#: administrative prefixes an address may carry before the first road
+_ADDR_PREFIX = re.compile(rf"^(?:河南省)?(?:郑州市|郑州)?(?:[{_CJK}]{{2,8}}?(?:区|县))?"
+                          rf"(?:[{_CJK}]{{2,5}}?(?:街道办事处|街道|办事处|乡|镇))?")
+_JUNK = re.compile(r"[0-9A-Za-z]|楼|铺|广场|万达|金街|步行街|室内|底层|小区|院")
 
 
 def is_road_name(text: str) -> bool:
-    return len(text) >= 2 and bool(ROAD_END.search(text)) and not _NOT_ROAD.match(text)
+    return (len(text) >= 2 and bool(ROAD_END.search(text)) and not _NOT_ROAD.match(text)
+            and not _JUNK.search(text))
+
+
+def clean_road(text: str) -> str:
+    """A road name from the start of an address: admin prefixes dropped, and of two roads
+    run together ("嵩山北路车兴街") the last, which the house number belongs to."""
+    text = _ADDR_PREFIX.sub("", text)
+    parts = ROAD_RE.findall(text)
+    if len(parts) > 1 and "".join(parts) == text and is_road_name(parts[-1]) and len(parts[-1]) >= 3:
+        return parts[-1]
+    return text
 
 
 def parse_stop(name: str) -> tuple[str | None, str | None]:
@@ -57,7 +70,7 @@ def parse_crossing(address: str) -> tuple[str, str] | None:
     m = CROSS_RE.search(text)
     if not m:
         return None
-    a, b = m["a"], m["b"]
+    a, b = clean_road(m["a"]), clean_road(m["b"])
     if not (is_road_name(a) and is_road_name(b)) or a == b:
         return None
     return a, b
@@ -71,7 +84,10 @@ def address_road(address: str) -> str | None:
     """The road a street address starts with ("陇海西路306号" → "陇海西路"), or None."""
     text = _ADDR_PREFIX.sub("", re.sub(r"\s+", "", address))
     m = _ADDR_ROAD.match(text)
-    return m.group(1) if m and is_road_name(m.group(1)) else None
+    if not m:
+        return None
+    road = clean_road(m.group(1))
+    return road if is_road_name(road) else None
 
 
 def crossing_key(a: str, b: str) -> tuple[str, str]:
