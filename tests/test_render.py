@@ -64,7 +64,9 @@ def test_overview_payload_has_layers_metrics_and_sentences(maps):
     assert layers["sites"]["cluster"] is True
     park = next(it[2] for it in layers["sites"]["items"] if it[2]["n"] == "芝麻街双创园")
     assert ["总投资", "3亿元"] == park["m"][[m[0] for m in park["m"]].index("总投资")][:2]
-    assert park["s"][0][0] == "r1.txt" and park["s"][0][1] == "三官庙街道"
+    r, a, t = park["s"][0]
+    assert data["dict"]["reports"][r] == "r1.txt" and data["dict"]["sd"][a] == "三官庙街道"
+    assert "芝麻街双创园" in data["dict"]["txt"][t]
     approx = next(it[2] for it in layers["sites"]["items"] if it[2]["n"] == "某某小微园")
     assert approx["a"] == 1 and approx["u"] > 1000
     choro = {c["key"]: c for c in data["choropleths"]}

@@ -261,8 +261,8 @@ def _core_items(frame, lookups, sentences, ids: list | None = None) -> list[list
         if metrics:
             p["m"] = metrics
         said = sentences.get(rec.get("id"), [])
-        if said:
-            p["s"] = said[:MAX_SENTENCES]
+        if said:  # [report, article, sentence] as indexes into the payload's lookups
+            p["s"] = [[lookups["r"](r), lookups["sd"](a), lookups["t"](t)] for r, a, t in said[:MAX_SENTENCES]]
             if len(said) > MAX_SENTENCES:
                 p["more"] = len(said) - MAX_SENTENCES
         items.append([g, q, p])
@@ -344,8 +344,8 @@ def _colors(kinds: list[str]) -> dict[str, str]:
 
 
 def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_choropleth: bool,
-             sentences) -> dict:
-    lookups = {key: _Lookup() for key in ("k", "p", "sd", "src")}
+             sentences, bounds=None) -> dict:
+    lookups = {key: _Lookup() for key in ("k", "p", "sd", "src", "r", "t")}
     layers, area_ids = [], []
     for row in atlas.layer_rows:
         frame = frames.get(row["layer"])
@@ -377,7 +377,7 @@ def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_ch
         "layers": layers,
         "choropleths": _choropleths(frames.get("areas"), area_ids, show_first=show_choropleth),
         "dict": {"kinds": kinds, "precision": lookups["p"].values, "sd": lookups["sd"].values,
-                 "src": lookups["src"].values},
+                 "src": lookups["src"].values, "reports": lookups["r"].values, "txt": lookups["t"].values},
         "colors": colors,
         "legend": {"kinds": [[KIND_LABELS.get(k, k), colors[k]] for k in kinds]},
         "labels": {
@@ -388,6 +388,7 @@ def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_ch
         },
         "links": links,
         "attribution": DATA_ATTR,
+        "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]] if bounds else None,
     }
 
 
@@ -435,7 +436,6 @@ def _page_html(payload: dict, bounds, *, title: str) -> str:
                            secondary_area_unit="hectares").add_to(fmap)
     control = folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
     AtlasData(control, gaode, _script_json(payload)).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     root = fmap.get_root()
     root.header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="title")
     return inline_assets(root.render())
@@ -500,7 +500,7 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
                     frames[layer] = frame[frame.intersects(polygon.buffer(0.005))]
             bounds = tuple(polygon.bounds)
             title = f"{name} · reportatlas"
-        payload = _payload(atlas, frames, title=title, links=links,
+        payload = _payload(atlas, frames, title=title, links=links, bounds=bounds,
                            show_choropleth=polygon is None, sentences=sentences)
         target = out / fname
         _write_text(target, _page_html(payload, bounds, title=title))

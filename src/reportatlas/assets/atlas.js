@@ -50,7 +50,8 @@
     if (p.s && p.s.length) {
       box.appendChild(el('div', 'ra-popup-h', '报告原文'));
       var ul = el('ul', 'ra-sentences');
-      p.s.forEach(function (s) {
+      p.s.forEach(function (ix) {
+        var s = [data.dict.reports[ix[0]], data.dict.sd[ix[1]], data.dict.txt[ix[2]]];
         var li = el('li');
         li.appendChild(el('span', 'ra-src', s[0] + (s[1] ? ' · ' + s[1] : '')));
         li.appendChild(el('span', 'ra-quote', s[2]));
@@ -103,6 +104,9 @@
     map.createPane('ra-points').style.zIndex = 450;
 
     if (data.attribution) { map.attributionControl.addAttribution(data.attribution); }
+    // frame the map before any layer is added: markercluster's chunked loading must not
+    // race a zoom change
+    if (data.bounds) { map.fitBounds(data.bounds, {animate: false}); }
     // compact lookups → names
     data.layers.forEach(function (info) {
       info.items.forEach(function (it) {
