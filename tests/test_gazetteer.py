@@ -324,7 +324,13 @@ OSM_XML = """<?xml version="1.0" encoding="UTF-8"?>
  <node id="4" lat="34.7600" lon="113.6050" version="1"><tag k="place" v="village"/><tag k="name" v="试验村"/></node>
  <node id="5" lat="34.7550" lon="113.6060" version="1"><tag k="amenity" v="school"/><tag k="name" v="试验&lt;小学&gt;"/></node>
  <node id="6" lat="34.7551" lon="113.6061" version="1"><tag k="amenity" v="bench"/></node>
+ <node id="7" lat="34.7700" lon="113.5300" version="1"/>
+ <node id="8" lat="34.7700" lon="113.5700" version="1"/>
+ <node id="9" lat="34.7500" lon="113.5700" version="1"/>
+ <node id="12" lat="34.7500" lon="113.5300" version="1"/>
  <way id="10" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/><tag k="name" v="中原路"/></way>
+ <way id="20" version="1"><nd ref="7"/><nd ref="8"/><nd ref="9"/><nd ref="12"/><nd ref="7"/>
+  <tag k="boundary" v="administrative"/><tag k="admin_level" v="8"/><tag k="name" v="西流湖街道"/></way>
  <way id="11" version="1"><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/><tag k="name" v="中原路"/></way>
 </osm>
 """
@@ -344,7 +350,7 @@ def test_import_osm_adds_roads_places_and_pois_that_take_precedence(built, tmp_p
     osm = tmp_path / "extract.osm"
     osm.write_text(OSM_XML, encoding="utf-8")
     assert main(["gazetteer", "import-osm", str(osm), "--out", str(folder)]) == 0
-    assert "roads 1, places 1, pois 1" in capsys.readouterr().out
+    assert "roads 1, places 2, pois 1" in capsys.readouterr().out
     gaz = load(folder)
     road = gaz.by_id("road:中原路")
     assert road["source"].startswith("OpenStreetMap") and road["licence"].startswith("ODbL")
@@ -352,12 +358,17 @@ def test_import_osm_adds_roads_places_and_pois_that_take_precedence(built, tmp_p
     village = gaz.by_id("osm_village:试验村")
     assert village["kind"] == "village" and village["district"] == "中原区"
     assert gaz.by_id("osm_poi:试验<小学>") is not None  # names are stored as given, escaped on output
+    # a real 街道 boundary replaces the derived polygon
+    xlh = gaz.by_id("subdistrict:西流湖街道")
+    assert xlh["source"].startswith("OpenStreetMap") and xlh.geometry.geom_type in ("Polygon", "MultiPolygon")
+    assert xlh.geometry.bounds == pytest.approx((113.53, 34.75, 113.57, 34.77))
     # derived entries not in the extract are still there, and the main file is untouched
     assert gaz.by_id("road:桐柏路")["source"].startswith("bus_lines")
     assert (folder / "gazetteer.geojson").read_bytes() == (built / "gazetteer.geojson").read_bytes()
     # a second import keeps the first one's entries
     osm2 = tmp_path / "more.osm"
-    osm2.write_text(OSM_XML.replace("试验村", "另一村").replace('"中原路"', '"桐柏路"'), encoding="utf-8")
+    osm2.write_text(OSM_XML.replace("试验村", "另一村").replace('"中原路"', '"桐柏路"').replace("西流湖街道", "须水街道"),
+                    encoding="utf-8")
     assert main(["gazetteer", "import-osm", str(osm2), "--out", str(folder)]) == 0
     gaz = load(folder)
     assert gaz.by_id("osm_village:试验村") is not None and gaz.by_id("osm_village:另一村") is not None

@@ -2,7 +2,8 @@
 
 GDAL's OSM driver (through pyogrio) reads both .osm XML and .pbf.  Named ways with a
 ``highway`` (or ``railway``) tag become road lines (all ways of one name merged), named
-``place`` nodes/areas become communities/villages/zones, other named nodes with an
+``place`` nodes/areas become communities/villages/zones, administrative boundaries named
+…街道/镇/乡 or …区/县 replace the derived 街道 / district polygons, other named nodes with an
 amenity/shop/tourism/leisure/office/building tag become POIs.  They are written to
 ``gazetteer_osm.geojson`` beside the gazetteer; :func:`reportatlas.gazetteer.load` merges
 it, replacing derived entries with the same id (so ``road:中原路`` from OSM wins).
@@ -21,6 +22,7 @@ LICENCE = "ODbL 1.0, © OpenStreetMap contributors"
 PLACE_KIND = {"village": "village", "hamlet": "village", "neighbourhood": "community",
               "quarter": "community", "suburb": "zone", "town": "zone", "city": "zone",
               "locality": "landmark", "isolated_dwelling": "village"}
+ADMIN_SUFFIX = ("街道", "镇", "乡", "区", "县")
 POI_TAGS = ("amenity", "shop", "tourism", "leisure", "office", "building", "landuse", "man_made", "power")
 
 
@@ -88,6 +90,13 @@ def read_osm(path: str | Path) -> list[dict]:
                 continue
             tags = _tags(getattr(r, "other_tags", None))
             place = _text(getattr(r, "place", None)) or tags.get("place")
+            boundary = _text(getattr(r, "boundary", None)) or tags.get("boundary", "")
+            if lname == "multipolygons" and boundary == "administrative" and name.endswith(ADMIN_SUFFIX):
+                # a real 街道/district boundary replaces the derived polygon (same id)
+                kind = "subdistrict" if name.endswith(("街道", "镇", "乡")) else "district"
+                entries.append(_entry(f"{kind}:{name}", name, kind, kind, shapely.make_valid(r.geometry), 1,
+                                      "OSM administrative boundary"))
+                continue
             if place:
                 kind = PLACE_KIND.get(place, "zone")
             elif any(_text(getattr(r, t, None)) or tags.get(t) for t in POI_TAGS):
@@ -129,5 +138,6 @@ def import_osm(path: str | Path, *, out_dir: str | Path | None = None) -> dict:
     clear_cache()
     return {"path": str(target), "added": len(new),
             "roads": sum(e["kind"] in ("road", "railway") for e in new),
-            "places": sum(e["kind"] in ("village", "community", "zone", "landmark") for e in new),
+            "places": sum(e["kind"] in ("village", "community", "zone", "landmark", "subdistrict", "district")
+                          for e in new),
             "pois": sum(e["kind"] == "poi" for e in new)}
