@@ -353,8 +353,39 @@ def nearest(atlas: Atlas, target: str, *, k: int = 5, layers=None, engine: str =
 
 
 def which(atlas: Atlas, point: str, *, engine: str = "local"):
-    tgt = atlas.resolve(point)
+    """Areas holding ``point``.  A name the reports mention but the atlas could not place
+    is answered from the reports instead: the 街道 whose article mentions it (said so in
+    the notes; no position is made up)."""
+    try:
+        tgt = atlas.resolve(point)
+    except NotFoundError:
+        answer = _which_from_mentions(atlas, point)
+        if answer is None:
+            raise
+        return answer
     return tgt, _target_filter(query.which(tgt.geometry, atlas.areas(), engine=engine), tgt)
+
+
+def _which_from_mentions(atlas: Atlas, text: str):
+    if not atlas.has("mentions"):
+        return None
+    mentions = atlas.read("mentions")
+    hits = mentions.loc[(mentions["name"].astype(str) == text.strip()) | (mentions["mention"].astype(str) == text.strip())]
+    owners = [o for o in dict.fromkeys(hits.get("article", [])) if isinstance(o, str) and o]
+    if not owners:
+        return None
+    areas = atlas.areas()
+    found = areas.loc[areas["name"].isin(owners)].copy()
+    note = (f"{text} has no position in the atlas (unresolved); the reports mention it in the "
+            f"article of {'、'.join(owners)}")
+    tgt = Target(text, text, None, how="mentions", notes=[note])
+    if found.empty:
+        import geopandas as gpd
+
+        found = gpd.GeoDataFrame({"layer": ["mentions"] * len(owners), "id": [None] * len(owners),
+                                  "name": owners, "kind": ["subdistrict"] * len(owners)},
+                                 geometry=[None] * len(owners), crs=4326)
+    return tgt, found
 
 
 def aggregate(atlas: Atlas, *, by: str = "subdistrict", metric: str | None = None,
