@@ -375,6 +375,27 @@ def test_import_osm_adds_roads_places_and_pois_that_take_precedence(built, tmp_p
     assert gaz.by_id("road:桐柏路")["source"].startswith("OpenStreetMap")
 
 
+def test_import_osm_reads_pbf(built, tmp_path):
+    """A .pbf extract (written here with pyosmium) is read like the XML one; a single way
+    named once stays one line."""
+    osmium = pytest.importorskip("osmium")
+    from reportatlas.gazetteer.osm import import_osm
+
+    pbf = tmp_path / "extract.osm.pbf"
+    writer = osmium.SimpleWriter(str(pbf))
+    writer.add_node(osmium.osm.mutable.Node(id=1, location=(113.59, 34.748), tags={}))
+    writer.add_node(osmium.osm.mutable.Node(id=2, location=(113.60, 34.7482), tags={}))
+    writer.add_node(osmium.osm.mutable.Node(id=3, location=(113.605, 34.76), tags={"place": "village", "name": "试验村"}))
+    writer.add_way(osmium.osm.mutable.Way(id=10, nodes=[1, 2], tags={"highway": "primary", "name": "试验路"}))
+    writer.close()
+    folder = _gazetteer_copy(built, tmp_path)
+    result = import_osm(pbf, out_dir=folder)
+    assert (result["roads"], result["places"]) == (1, 1)
+    road = load(folder).by_id("road:试验路")
+    assert road.geometry.geom_type == "LineString"
+    assert road.geometry.coords[0] == pytest.approx((113.59, 34.748))
+
+
 def test_import_osm_bad_file_is_one_line(built, tmp_path, capsys):
     from reportatlas.cli import main
 

@@ -43,7 +43,7 @@ def read_osm(path: str | Path) -> list[dict]:
     """Entries (dicts with shapely geometry) from an .osm/.pbf file."""
     import pyogrio
     import shapely
-    from shapely.ops import linemerge, unary_union
+    from shapely.ops import unary_union
 
     path = Path(path)
     if not path.is_file():
@@ -76,7 +76,7 @@ def read_osm(path: str | Path) -> list[dict]:
             kind = "road" if highway else "railway"
             roads.setdefault((name, kind), []).append(r.geometry)
     for (name, kind), geoms in sorted(roads.items()):
-        merged = linemerge(unary_union(geoms))
+        merged = shapely.line_merge(unary_union(geoms))  # a single way stays a LineString
         entries.append(_entry(f"road:{name}", name, kind, "road", merged, len(geoms),
                               "OSM ways with this name, merged"))
     seen_points = set()
