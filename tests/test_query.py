@@ -447,3 +447,35 @@ def test_sql_error_is_one_line_without_traceback(atlas):
                            "--atlas", str(atlas)], capture_output=True, text=True)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "SQL" in proc.stderr
+
+
+@pytest.mark.browser
+def test_result_map_shows_the_features_offline(atlas, capsys, tmp_path):
+    """Open the --map page in headless Chromium with the network blocked: Leaflet runs, no
+    console errors, one vector shape per result plus the target."""
+    import os
+
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (make chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out_html = tmp_path / "near.html"
+    code, out, err = run(capsys, "query", "near", "一号园", "--within", "1.2km", "--layer", "sites",
+                         "--atlas", str(atlas), "--map", str(out_html), "--format", "csv")
+    assert code == 0, err
+    found = len(list(csv.DictReader(io.StringIO(out))))
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])
+        page = browser.new_page()
+        page.route("http://**/*", lambda route: route.abort())
+        page.route("https://**/*", lambda route: route.abort())
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(out_html.as_uri())
+        page.wait_for_selector(".leaflet-interactive")
+        shapes = page.locator("path.leaflet-interactive").count()
+        browser.close()
+    assert errors == []
+    assert found == 1 and shapes == found + 1
