@@ -213,7 +213,7 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
         else:
             method = f"ordered line through {used} clustered stop/crossing points along the road"
             prec, conf = "road", _confidence(n_ev, 0.85)
-        entries.append({"id": f"road:{name}", "name": name, "aliases": [], "kind": "railway" if name.endswith("铁路") else "road",
+        entries.append({"id": f"road:{name}", "name": name, "aliases": [f"{name}路"] if name.endswith("环") else [], "kind": "railway" if name.endswith("铁路") else "road",
                         "precision": prec, "source": "bus_lines_2013_bd09 stop names; POI crossing addresses",
                         "datum_in": "bd09", "licence": S.LICENCES["bus"], "method": method,
                         "evidence": n_ev, "confidence": conf, "geometry": geom})
