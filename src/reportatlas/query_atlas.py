@@ -405,7 +405,12 @@ def aggregate(atlas: Atlas, *, by: str = "subdistrict", metric: str | None = Non
             current = metrics.get("subdistrict")
             empty = current.isna() | (current.astype(str) == "") if current is not None else True
             metrics.loc[empty, "subdistrict"] = metrics.loc[empty, "subject_id"].astype(str).map(owner)
-    return query.aggregate(metrics, None, by=by, metric=metric, stat=stat, engine=engine)
+    subdistricts = None
+    if by == "subdistrict":  # list every 街道, with 0 where the reports give no value
+        areas = atlas.areas()
+        if "kind" in areas.columns:
+            subdistricts = areas.loc[areas["kind"] == "subdistrict", ["name", "geometry"]].reset_index(drop=True)
+    return query.aggregate(metrics, subdistricts, by=by, metric=metric, stat=stat, engine=engine)
 
 
 def records(frame, *, columns=("layer", "id", "name", "kind", "subdistrict", "precision")) -> list[dict]:
