@@ -76,6 +76,8 @@ def result_map(found, target=None, *, title: str = "", out: str | Path) -> Path:
     cols = [c for c in ("name", "layer", "kind", "subdistrict", "precision", "distance_m") if c in found.columns]
     group = folium.FeatureGroup(name=html.escape(title or "result"))
     for _, row in found.iterrows():
+        if row.geometry is None or row.geometry.is_empty:
+            continue
         _draw(row.geometry, _tooltip(row, cols), "#1f6fd1").add_to(group)
     group.add_to(fmap)
     if target is not None and target.geometry is not None:
