@@ -191,7 +191,9 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
                         "kind": kind, "subdistrict": c["subdistrict"], "district": c["district"],
                         "adcode": adcode.get(c["district"]), "precision": prec,
                         "source": "subdistrict_hierarchy.json + bus stops + POIs", "datum_in": "bd09+gcj02" if c["lon"] is not None else "",
-                        "licence": S.LICENCES["hierarchy"], "method": method, "evidence": c["evidence"],
+                        "licence": S.LICENCES["hierarchy"] + ("; position from " + S.LICENCES["bus"] + " and "
+                                                              + S.LICENCES["poi"] if c["lon"] is not None else ""),
+                        "method": method, "evidence": c["evidence"],
                         "confidence": conf, "geometry": geom})
 
     # roads and crossings
