@@ -419,12 +419,13 @@ def records(frame, *, columns=("layer", "id", "name", "kind", "subdistrict", "pr
     out = []
     has_geom = hasattr(frame, "geometry") and frame.geometry.name in frame.columns
     extra = [c for c in ("distance_m", "area_km2") if c in frame.columns]
-    for _, row in frame.iterrows():
+    geoms = frame.geometry.values if has_geom else [None] * len(frame)
+    for geom, (_, row) in zip(geoms, frame.iterrows()):
         rec = {c: _plain(row.get(c)) for c in columns if c in frame.columns}
         for c in extra:
             rec[c] = round(float(row[c]), 1 if c == "distance_m" else 3)
-        if has_geom and row.geometry is not None and not row.geometry.is_empty:
-            pt = row.geometry if row.geometry.geom_type == "Point" else row.geometry.representative_point()
+        if geom is not None and not geom.is_empty:
+            pt = geom if geom.geom_type == "Point" else geom.representative_point()
             rec["lon"], rec["lat"] = round(pt.x, 6), round(pt.y, 6)
         out.append(rec)
     return out

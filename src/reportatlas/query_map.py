@@ -69,16 +69,16 @@ def result_map(found, target=None, *, title: str = "", out: str | Path) -> Path:
     import geopandas as gpd
 
     out = Path(out)
-    shapes = [g for g in list(found.geometry) if g is not None and not g.is_empty]
+    shapes = [g for g in found.geometry.values if g is not None and not g.is_empty]
     if target is not None and target.geometry is not None:
         shapes.append(target.geometry)
     fmap = folium.Map(tiles=None, control_scale=True)
     cols = [c for c in ("name", "layer", "kind", "subdistrict", "precision", "distance_m") if c in found.columns]
     group = folium.FeatureGroup(name=html.escape(title or "result"))
-    for _, row in found.iterrows():
-        if row.geometry is None or row.geometry.is_empty:
+    for geom, (_, row) in zip(found.geometry.values, found.iterrows()):
+        if geom is None or geom.is_empty:
             continue
-        _draw(row.geometry, _tooltip(row, cols), "#1f6fd1").add_to(group)
+        _draw(geom, _tooltip(row, cols), "#1f6fd1").add_to(group)
     group.add_to(fmap)
     if target is not None and target.geometry is not None:
         tip = f"target: {html.escape(target.name)}"

@@ -84,7 +84,7 @@ def _write_geojson(frame, rows) -> None:
     from shapely.geometry import mapping
 
     features = []
-    geoms = list(frame.geometry) if hasattr(frame, "geometry") else [None] * len(rows)
+    geoms = list(frame.geometry.values) if hasattr(frame, "geometry") else [None] * len(rows)
     for rec, geom in zip(rows, geoms):
         props = {k: v for k, v in rec.items() if k not in ("lon", "lat")}
         features.append({"type": "Feature", "properties": props,
