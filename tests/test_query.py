@@ -479,3 +479,19 @@ def test_result_map_shows_the_features_offline(atlas, capsys, tmp_path):
         browser.close()
     assert errors == []
     assert found == 1 and shapes == found + 1
+
+
+def test_which_answers_an_unplaced_name_from_the_reports(atlas, capsys, tmp_path):
+    import pandas as pd
+    import pyogrio
+
+    row = pd.DataFrame([{"report": "r.txt", "article": "乙街道", "start": 5, "end": 8, "mention": "无坐标园",
+                         "name": "无坐标园", "place_type": "site", "sentence": "…", "feature_id": None,
+                         "layer": None, "status": "unresolved", "precision": None}])
+    pyogrio.write_dataframe(row, atlas, layer="mentions", append=True)
+    code, out, err = run(capsys, "query", "which", "无坐标园", "--atlas", str(atlas),
+                         "--map", str(tmp_path / "w.html"))
+    assert code == 0 and "乙街道" in out and "甲街道" not in out
+    assert "no position" in err and (tmp_path / "w.html").exists()
+    code, _, err = run(capsys, "query", "near", "无坐标园", "--within", "1km", "--atlas", str(atlas))
+    assert code != 0 and "unknown place" in err  # no distance is made up for it
