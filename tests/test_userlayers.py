@@ -313,3 +313,11 @@ def test_cli_refusal_lists_every_problem_on_one_line(atlas, tmp_path, capsys):
     assert main(["add-layer", str(csv), "--name", "bad", "--atlas", str(atlas)]) != 0
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "line 2, line 3" in err and "nothing was written" in err
+
+
+def test_missing_datum_on_an_amap_looking_file_is_warned(atlas, tmp_path):
+    csv = write(tmp_path / "poi_gcj02.csv", "name,lon,lat\n店,113.6,34.75\n")
+    result = add(csv, atlas, name="未声明")
+    assert any("--datum gcj02" in w for w in result.warnings)
+    plain = write(tmp_path / "points.csv", "name,lon,lat\n店,113.6,34.75\n")
+    assert add(plain, atlas, name="普通").warnings == []

@@ -162,6 +162,8 @@ def _from_csv(path: Path, *, datum, geocode, problems: Problems):
         frame = gpd.GeoDataFrame(table.drop(columns=[lon_col, lat_col]), geometry=geoms, crs=None)
         frame = _lonlat_frame(frame, labels, problems=problems, where=path.name)
         lonlat = True
+        if datum is None:
+            _datum_hint(path, table.columns, problems)
     elif addr_col or name_col:
         if datum not in (None, "wgs84", "cgcs2000"):
             raise DatumError(f"--datum {datum} applies to lon/lat columns, but {path.name} has none "
@@ -174,6 +176,22 @@ def _from_csv(path: Path, *, datum, geocode, problems: Problems):
     if name_col and name_col in frame.columns:
         frame = frame.rename(columns={name_col: "name"}) if name_col != "name" else frame
     return frame, labels, lonlat
+
+
+_HINTS = (("gcj02", ("gcj", "amap", "gaode", "高德", "火星")), ("bd09", ("bd09", "baidu", "百度")))
+
+
+def _datum_hint(path: Path, columns, problems: Problems) -> None:
+    """No --datum: lon/lat are taken as WGS-84; say so, louder when names hint otherwise."""
+    text = " ".join([path.name, *map(str, columns)]).lower()
+    for datum, words in _HINTS:
+        if any(w in text for w in words):
+            problems.warn(f"{path.name}: no --datum given but the file looks like {datum} "
+                          f"({', '.join(w for w in words if w in text)}); coordinates taken as WGS-84 — "
+                          f"pass --datum {datum} if they come from that map")
+            return
+    log.info("%s: no --datum given; lon/lat taken as WGS-84 (Amap/Gaode exports are gcj02, Baidu bd09)",
+             path.name)
 
 
 def _geocoded(table, column: str, labels, *, geocode, problems: Problems, where: str):
