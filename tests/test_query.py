@@ -10,14 +10,13 @@ import csv
 import hashlib
 import io
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fake_atlas import make_atlas
