@@ -12,12 +12,14 @@ from reportatlas.errors import InputError, InputFileNotFound
 from reportatlas.layers import build_atlas
 from reportatlas.render_assets import RenderError, check_offline, inline_assets
 
-INIT = re.compile(r"ReportAtlas\.init\([\w]+, [\w]+, [\w]+, (\{.*\})\);", re.S)
+DATA = re.compile(r'<script type="application/json" id="ra-data">(.*?)</script>', re.S)
 
 
 def payload(page) -> dict:
-    found = INIT.search(page.read_text(encoding="utf-8"))
-    assert found, "no ReportAtlas.init call in the page"
+    text = page.read_text(encoding="utf-8")
+    assert "ReportAtlas.init(" in text
+    found = DATA.search(text)
+    assert found, "no map data in the page"
     return json.loads(found.group(1))
 
 

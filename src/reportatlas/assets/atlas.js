@@ -96,6 +96,9 @@
   }
 
   RA.init = function (map, control, gaode, data) {
+    if (typeof data === 'string') {  // the id of a <script type="application/json"> element
+      data = JSON.parse(document.getElementById(data).textContent);
+    }
     var state = {layers: [], index: [], gcj: false, choro: []};
     RA.state = state;
     map.getContainer().classList.add('ra-map');
@@ -120,38 +123,91 @@
     var none = L.layerGroup();
     control.addBaseLayer(none, data.labels.none);
 
+    function openPopup(layer, info, latlng) {
+      var at = layer.getLatLng ? layer.getLatLng() : latlng || layer.getBounds().getCenter();
+      L.popup({maxWidth: 380}).setLatLng(at)
+        .setContent(popupContent(layer.feature.properties, info, data)).openOn(map);
+    }
+
+    // markercluster checks every layer added while the group is off the map against all
+    // the others (quadratic: minutes for 100k points), so points are added once it is on
+    function fillCluster(entry) {
+      var group = entry.group;
+      if (map.hasLayer(group)) {
+        group.clearLayers();
+        group.addLayers(entry.sub);
+        return;
+      }
+      group.clearLayers();  // positions may have changed while it was hidden
+      if (entry.waiting) { return; }
+      entry.waiting = true;
+      group.once('add', function () { entry.waiting = false; group.addLayers(entry.sub); });
+    }
+
+    function pointLayer(info, item, styles) {
+      var g = item[0], p = item[2];
+      var key = (p.k || '') + '|' + (p.a ? 1 : 0);
+      var st = styles[key];
+      if (!st) {
+        st = styles[key] = styleFor(info, p, data);
+        st.pane = info.pane || 'overlayPane';
+      }
+      var ll = L.latLng(g[1], g[0]);
+      var layer;
+      if (p.a && p.u) {
+        layer = L.circle(ll, L.extend({}, st, {radius: p.u, pane: 'ra-approx'}));
+      } else {
+        layer = L.circleMarker(ll, st);
+      }
+      layer.feature = {type: 'Feature', properties: p,
+                       gcj: [g[0] + item[1][0] * 1e-6, g[1] + item[1][1] * 1e-6]};
+      return layer;
+    }
+
     function makeLayer(info) {
       var sub = [];
-      var gj = L.geoJSON(null, {
-        pane: info.pane || 'overlayPane',
-        style: function (f) { return styleFor(info, f.properties, data); },
-        pointToLayer: function (f, latlng) {
-          var p = f.properties;
-          var st = styleFor(info, p, data);
-          st.pane = info.pane || 'overlayPane';
-          if (p.a && p.u) { st.radius = p.u; st.pane = 'ra-approx'; return L.circle(latlng, st); }
-          return L.circleMarker(latlng, st);
-        },
-        onEachFeature: function (f, layer) {
-          var p = f.properties;
-          layer.bindTooltip(function () { return el('span', 'ra-tip', p.n || '(无名称)'); },
-                            {sticky: info.type !== 'sites'});
-          layer.bindPopup(function () { return popupContent(p, info, data); }, {maxWidth: 380});
-          layer._raWgs = layer.getLatLng ? layer.getLatLng() : layer.getLatLngs();
-          sub.push(layer);
-          if (p.n) { state.index.push({name: p.n, layer: layer, info: info}); }
-        }
+      var gj;
+      var points = info.items.length && info.items.every(function (it) { return Array.isArray(it[0]); });
+      if (points) {  // plain vector markers: much faster than L.geoJSON for 100k sites
+        var styles = {};
+        sub = info.items.map(function (it) { return pointLayer(info, it, styles); });
+        gj = L.featureGroup(info.cluster ? [] : sub);
+      } else {
+        gj = L.geoJSON(null, {
+          pane: info.pane || 'overlayPane',
+          style: function (f) { return styleFor(info, f.properties, data); },
+          pointToLayer: function (f, latlng) { return pointLayer(info, [f.geometry.coordinates, [0, 0], f.properties], {}); },
+          onEachFeature: function (f, layer) { sub.push(layer); }
+        });
+        gj.addData({type: 'FeatureCollection', features: info.items.map(toFeature)});
+      }
+      sub.forEach(function (layer) {
+        layer._raWgs = layer.getLatLng ? layer.getLatLng() : layer.getLatLngs();
+        var n = layer.feature.properties.n;
+        if (n) { state.index.push({name: n, layer: layer, info: info}); }
       });
-      gj.addData({type: 'FeatureCollection', features: info.items.map(toFeature)});
       var group = gj;
       if (info.cluster) {
         group = L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 16,
                                       chunkedLoading: true, showCoverageOnHover: false});
-        group.addLayers(sub);
       }
+      // one listener per layer, not a tooltip and a popup per feature (100k sites stay fast)
+      group.on('click', function (e) {
+        var layer = e.propagatedFrom || e.layer;
+        if (layer && layer.feature) { openPopup(layer, info, e.latlng); }
+      });
+      group.on('mouseover', function (e) {
+        var layer = e.propagatedFrom || e.layer;
+        if (!layer || !layer.feature || layer.getTooltip()) { return; }
+        var name = layer.feature.properties.n || '(无名称)';
+        layer.bindTooltip(function () { return el('span', 'ra-tip', name); },
+                          {sticky: info.type !== 'sites'});
+        layer.openTooltip(e.latlng);
+      });
       var entry = {info: info, group: group, sub: sub, cluster: !!info.cluster};
       state.layers.push(entry);
       control.addOverlay(group, info.title);
+      if (entry.cluster) { fillCluster(entry); }
       if (info.show) { group.addTo(map); }
       return entry;
     }
@@ -286,19 +342,14 @@
       var entry = state.layers.filter(function (e) { return e.info === hit.info; })[0];
       if (entry && !map.hasLayer(entry.group)) { entry.group.addTo(map); }
       var layer = hit.layer;
-      if (entry && entry.cluster) {
-        // at this zoom clustering is off (disableClusteringAtZoom), so the point is drawn
-        map.setView(layer.getLatLng(), Math.max(map.getZoom(), 16), {animate: false});
-        // a popup of the map, not of the marker: re-clustering after the move would close it
-        L.popup({maxWidth: 380}).setLatLng(layer.getLatLng())
-          .setContent(popupContent(layer.feature.properties, hit.info, data)).openOn(map);
-      } else if (layer.getBounds) {
-        map.fitBounds(layer.getBounds(), {maxZoom: 16});
-        layer.openPopup();
+      if (layer.getBounds) {
+        map.fitBounds(layer.getBounds(), {maxZoom: 16, animate: false});
       } else {
-        map.setView(layer.getLatLng(), Math.max(map.getZoom(), 16));
-        layer.openPopup();
+        // at zoom 16 clustering is off (disableClusteringAtZoom), so the point is drawn
+        map.setView(layer.getLatLng(), Math.max(map.getZoom(), 16), {animate: false});
       }
+      // a popup of the map, not of the marker: re-clustering after the move would close it
+      openPopup(layer, hit.info);
     };
 
     // ---- links to the other maps
@@ -331,7 +382,7 @@
       if (gcj === state.gcj) { return; }
       state.gcj = gcj;
       state.layers.forEach(function (entry) {
-        if (entry.cluster) { entry.group.clearLayers(); }
+        if (entry.cluster && map.hasLayer(entry.group)) { entry.group.clearLayers(); }
         entry.sub.forEach(function (layer) {
           var f = layer.feature;
           if (!f || !f.gcj) { return; }
@@ -342,7 +393,7 @@
                                  : layer._raWgs);
           }
         });
-        if (entry.cluster) { entry.group.addLayers(entry.sub); }
+        if (entry.cluster) { fillCluster(entry); }
       });
     }
     RA.setDatum = setDatum;
