@@ -135,17 +135,36 @@ def slug(name: str) -> str:
 
 
 def _clean(value):
-    if value is None:
+    """None for missing values (None, NaN, pandas NA), the value otherwise."""
+    if value is None or (isinstance(value, float) and value != value):
         return None
-    if isinstance(value, float) and math.isnan(value):
+    if type(value).__name__ in ("NAType", "NaTType"):
         return None
-    try:
-        import pandas as pd
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
     return value
+
+
+class _Rows:
+    """Each layer's rows as dicts and their drawn geometry, computed once for all pages."""
+
+    def __init__(self, frames: dict[str, Any]) -> None:
+        self.frames = frames
+        self.records: dict[str, list[dict]] = {}
+        self.geoms: dict[tuple[str, int], tuple] = {}
+
+    def rows(self, layer: str, frame):
+        if layer not in self.records:
+            full = self.frames[layer]
+            self.records[layer] = dict(zip(full.index, full.to_dict("records")))
+        records = self.records[layer]
+        for i in frame.index:
+            rec = records[i]
+            geom = rec.get("geometry")
+            if geom is None or geom.is_empty:
+                continue
+            key = (layer, i)
+            if key not in self.geoms:
+                self.geoms[key] = _geometry_item(geom)
+            yield rec, self.geoms[key]
 
 
 # ----------------------------------------------------------------------------- geometry → JSON
@@ -212,16 +231,17 @@ def _sentences(mentions) -> dict[str, list[list[str]]]:
     if mentions is None or not len(mentions):
         return out
     seen: set[tuple] = set()
-    for rec in mentions[mentions["feature_id"].notna()].to_dict("records"):
-        key = (rec["feature_id"], rec["sentence"])
+    found = mentions[mentions["feature_id"].notna()]
+    for fid, sentence, report, article in zip(found["feature_id"], found["sentence"],
+                                              found["report"], found["article"]):
+        key = (fid, sentence)
         if key in seen:
             continue
         seen.add(key)
-        text = str(_clean(rec.get("sentence")) or "")
+        text = str(_clean(sentence) or "")
         if len(text) > MAX_SENTENCE_CHARS:
             text = text[:MAX_SENTENCE_CHARS - 1] + "…"
-        out.setdefault(rec["feature_id"], []).append(
-            [str(rec.get("report") or ""), str(_clean(rec.get("article")) or ""), text])
+        out.setdefault(fid, []).append([str(_clean(report) or ""), str(_clean(article) or ""), text])
     return out
 
 
@@ -238,14 +258,10 @@ def _metric_rows(metrics_json) -> list[list[str]]:
     return rows
 
 
-def _core_items(frame, lookups, sentences, ids: list | None = None) -> list[list]:
+def _core_items(rows, cols, lookups, sentences, ids: list | None = None) -> list[list]:
     items = []
-    cols = set(frame.columns)
-    for rec in frame.to_dict("records"):
-        geom = rec.get("geometry")
-        if geom is None or geom.is_empty:
-            continue
-        g, q = _geometry_item(geom)
+    for rec, (g, q) in rows:
+        geom = rec["geometry"]
         p: dict[str, Any] = {"n": str(_clean(rec.get("name")) or "")}
         for key, col in (("k", "kind"), ("p", "precision"), ("sd", "subdistrict"), ("src", "source")):
             idx = lookups[key](rec.get(col)) if col in cols else None
@@ -271,14 +287,10 @@ def _core_items(frame, lookups, sentences, ids: list | None = None) -> list[list
     return items
 
 
-def _user_items(frame, lookups) -> list[list]:
+def _user_items(rows, columns) -> list[list]:
     items = []
-    others = [c for c in frame.columns if c not in ("geometry", "name")][:20]
-    for rec in frame.to_dict("records"):
-        geom = rec.get("geometry")
-        if geom is None or geom.is_empty:
-            continue
-        g, q = _geometry_item(geom)
+    others = [c for c in columns if c not in ("geometry", "name")][:20]
+    for rec, (g, q) in rows:
         p: dict[str, Any] = {"n": str(_clean(rec.get("name")) or "")}
         props = [[c, str(_clean(rec[c]))] for c in others if _clean(rec.get(c)) is not None]
         if props:
@@ -344,7 +356,8 @@ def _colors(kinds: list[str]) -> dict[str, str]:
 
 
 def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_choropleth: bool,
-             sentences, bounds=None) -> dict:
+             sentences, bounds=None, cache: _Rows | None = None) -> dict:
+    cache = cache or _Rows(atlas.frames)
     lookups = {key: _Lookup() for key in ("k", "p", "sd", "src", "r", "t")}
     layers, area_ids = [], []
     for row in atlas.layer_rows:
@@ -353,10 +366,12 @@ def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_ch
             continue
         role = row.get("role") or "user"
         core = role == "core" and row["layer"] in ("sites", "roads", "areas")
+        rows = cache.rows(row["layer"], frame)
         if core:
-            items = _core_items(frame, lookups, sentences, area_ids if row["layer"] == "areas" else None)
+            items = _core_items(rows, set(frame.columns), lookups, sentences,
+                                area_ids if row["layer"] == "areas" else None)
         else:
-            items = _user_items(frame, lookups)
+            items = _user_items(rows, list(frame.columns))
         points = sum(1 for it in items if isinstance(it[0], list))
         title_ = str(_clean(row.get("title")) or row["layer"])
         if not core:
@@ -479,6 +494,7 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
     if subs is not None:
         pages += [(f"{slug(str(r['name']))}.html", str(r["name"]), r["geometry"]) for r in subs.to_dict("records")]
     written = []
+    cache = _Rows(atlas.frames)
     for fname, name, polygon in pages:
         links = [[("← " if n == "全区总览" and fname != "index.html" else "") + n, f, f == fname]
                  for f, n, _ in pages]
@@ -503,7 +519,7 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
                     frames[layer] = frame[frame.intersects(polygon.buffer(0.005))]
             bounds = tuple(polygon.bounds)
             title = f"{name} · reportatlas"
-        payload = _payload(atlas, frames, title=title, links=links, bounds=bounds,
+        payload = _payload(atlas, frames, title=title, links=links, bounds=bounds, cache=cache,
                            show_choropleth=polygon is None, sentences=sentences)
         target = out / fname
         _write_text(target, _page_html(payload, bounds, title=title))
