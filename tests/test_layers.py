@@ -199,8 +199,6 @@ def test_real_atlas_layers_and_counts(built):
 
 @pytest.mark.integration
 def test_real_atlas_has_every_subdistrict_and_zhongyuan(built):
-    from reportatlas import gazetteer as gz
-
     _, out = built
     areas = _layer(out / "atlas.gpkg", "areas")
     names = set(areas["name"])

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import paths
 from .errors import InputFileNotFound, InputError
-from .precision import APPROXIMATE, PRECISION_LABELS_ZH, PRECISION_LADDER
+from .precision import APPROXIMATE, PRECISION_LABELS_ZH
 from .render_assets import inline_assets, own_asset
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
