@@ -227,3 +227,33 @@ def test_real_overview_search_finds_meijilu(browser, real):
     hits.first.click()
     assert "煤机路" in page.popup_text()
     page.close()
+
+
+def test_hostile_user_layer_title_and_name_are_text(browser, tmp_path):
+    import json
+    import sqlite3
+
+    from reportatlas.render import render_maps
+
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "layers" / "clinics.geojson").write_text(json.dumps({
+        "type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"name": HOSTILE, "note": "<b>bold?</b>"},
+             "geometry": {"type": "Point", "coordinates": [113.62, 34.76]}}]}), encoding="utf-8")
+    summary = build_atlas(out_dir=tmp_path, progress=False, maps=False, extraction=fake_extraction(),
+                          gazetteer=FakeGazetteer(), geocoder=FakeGeocoder())
+    with sqlite3.connect(summary.atlas_path) as con:  # a title as a user might type it
+        con.execute("UPDATE atlas_layers SET title = ? WHERE layer = 'user_clinics'", (HOSTILE,))
+    render_maps(summary.atlas_path, tmp_path / "maps")
+    page = Page(browser, tmp_path / "maps" / "index.html")
+    page.page.hover(".leaflet-control-layers")
+    labels = page.page.inner_text(".leaflet-control-layers-overlays")
+    assert f"用户图层 · {HOSTILE}" in labels
+    hits = page.search("<img")
+    assert hits.count() == 2  # the site and the user-layer feature, both as text
+    page.page.locator(".ra-search-hit", has_text="用户图层").first.click()
+    text = page.popup_text()
+    assert HOSTILE in text and "<b>bold?</b>" in text
+    assert page.js("document.querySelectorAll('img[src=\"x\"], .leaflet-popup b').length") == 0
+    assert page.dialogs == [] and page.errors == []
+    page.close()

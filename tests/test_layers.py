@@ -239,3 +239,26 @@ def test_real_atlas_metric_join(built):
         layer = _layer(out / "atlas.gpkg", row["subject_layer"]).set_index("id")
         feature = layer.loc[row["subject_id"]]
         assert feature["total_investment_yuan"] >= row["value"] or feature["kind"] in ("subdistrict", "district")
+
+
+def test_cli_build_prints_summary_table(tmp_path, monkeypatch, capsys):
+    import reportatlas.layers as layers_module
+    from reportatlas.cli import main
+    from reportatlas.cli._common import display_width
+
+    real = layers_module.build_atlas
+
+    def with_fakes(reports, **kw):
+        return real(reports, extraction=fake_extraction(), gazetteer=FakeGazetteer(),
+                    geocoder=FakeGeocoder(), **kw)
+
+    monkeypatch.setattr(layers_module, "build_atlas", with_fakes)
+    assert main(["build", "--out", str(tmp_path), "--no-maps"]) == 0
+    err = capsys.readouterr().err
+    assert "unresolved: 不存在的路" in err
+    table = [line for line in err.splitlines() if line.startswith(("sites", "roads", "areas"))]
+    assert len(table) == 3
+    assert len({display_width(line) for line in table}) == 1  # columns line up
+    assert (tmp_path / "atlas.gpkg").is_file() and not (tmp_path / "maps").exists()
+    assert main(["build", "--out", str(tmp_path), "--no-maps", "-q"]) == 0
+    assert capsys.readouterr().err == ""

@@ -12,6 +12,13 @@
     return e;
   }
 
+  // Leaflet's layer control writes layer names as HTML: give it escaped text
+  function esc(text) {
+    var d = document.createElement('div');
+    d.textContent = String(text);
+    return d.innerHTML;
+  }
+
   function row(table, cells, head) {
     var tr = el('tr');
     cells.forEach(function (c) { tr.appendChild(el(head ? 'th' : 'td', null, c)); });
@@ -121,7 +128,7 @@
       });
     });
     var none = L.layerGroup();
-    control.addBaseLayer(none, data.labels.none);
+    control.addBaseLayer(none, esc(data.labels.none));
 
     function openPopup(layer, info, latlng) {
       var at = layer.getLatLng ? layer.getLatLng() : latlng || layer.getBounds().getCenter();
@@ -206,7 +213,7 @@
       });
       var entry = {info: info, group: group, sub: sub, cluster: !!info.cluster};
       state.layers.push(entry);
-      control.addOverlay(group, info.title);
+      control.addOverlay(group, esc(info.title));
       if (entry.cluster) { fillCluster(entry); }
       if (info.show) { group.addTo(map); }
       return entry;
@@ -237,7 +244,7 @@
       var entry = {info: info, group: gj, sub: gj.getLayers(), choro: ch};
       state.layers.push(entry);
       state.choro.push(entry);
-      control.addOverlay(gj, ch.title);
+      control.addOverlay(gj, esc(ch.title));
       if (ch.show) { gj.addTo(map); }
     });
     data.layers.forEach(makeLayer);
