@@ -73,6 +73,8 @@ def test_overview_payload_has_layers_metrics_and_sentences(maps):
     assert approx["a"] == 1 and approx["u"] > 1000
     choro = {c["key"]: c for c in data["choropleths"]}
     assert choro["choro_total_investment_yuan"]["show"] is True
+    sgm = next(it[2] for it in layers["areas"]["items"] if it[2]["n"] == "三官庙街道")
+    assert sgm["m"][0][:2] == ["总投资（合计）", "4.5亿元"]
     feats = choro["choro_total_investment_yuan"]["features"]
     areas = layers["areas"]["items"]
     assert sorted(areas[f["ref"]][2]["n"] for f in feats) == ["三官庙街道", "须水街道"]

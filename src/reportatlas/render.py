@@ -274,6 +274,9 @@ def _core_items(rows, cols, lookups, sentences, ids: list | None = None) -> list
         if _clean(rec.get("confidence")) is not None:
             p["c"] = round(float(rec["confidence"]), 2)
         metrics = _metric_rows(rec.get("metrics_json"))
+        total = _clean(rec.get("total_investment_yuan"))
+        if total and rec.get("kind") in ("subdistrict", "district"):
+            metrics.insert(0, ["总投资（合计）", format_value(total, "元"), "辖区内各项目之和", "atlas"])
         if metrics:
             p["m"] = metrics
         said = sentences.get(rec.get("id"), [])
