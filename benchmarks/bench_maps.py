@@ -25,26 +25,25 @@ from _harness import Figure, fmt_ratio, fmt_s, log, md_table, missing_module, on
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DRAWN_TIMEOUT_MS = 120_000
+DRAWN_TIMEOUT_MS = 180_000
 
-# Resolves with the time (ms since navigation start) of the last change in the number of
-# drawn elements, once that number has been > 0 and stable for 500 ms.
-_WAIT_DRAWN = """
-() => new Promise((resolve) => {
+# Installed before the page's own scripts: records in window.__drawn the time (ms since
+# navigation start) of the last change in the number of drawn elements, once that number
+# has been > 0 and stable for 500 ms.
+_WATCH_DRAWN = """
+(() => {
   const sel = '.leaflet-marker-icon, .leaflet-pane path.leaflet-interactive, .marker-cluster';
-  let last = -1, changed = performance.now();
-  const started = performance.now();
+  let last = -1, changed = 0;
   function tick() {
     const n = document.querySelectorAll(sel).length;
     const now = performance.now();
     if (n !== last) { last = n; changed = now; }
-    if (n > 0 && now - changed > 500) { resolve({ms: changed, elements: n}); return; }
-    if (now - started > %d) { resolve({ms: null, elements: n}); return; }
+    if (n > 0 && now - changed > 500) { window.__drawn = {ms: changed, elements: n}; return; }
     setTimeout(tick, 25);
   }
-  tick();
-})
-""" % DRAWN_TIMEOUT_MS
+  setTimeout(tick, 0);
+})();
+"""
 
 
 def write_atlas(folder: Path, n: int, *, seed: int = 0) -> Path:
@@ -128,17 +127,25 @@ def folium_markers(sites, out: Path) -> Path:
 
 
 def time_drawn(browser, html_path: Path) -> tuple[float | None, int]:
-    """Seconds until the map is drawn (see module doc) and how many elements were drawn."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    """Seconds until the map is drawn (see module doc) and how many elements were drawn;
+    (None, 0) when that takes longer than DRAWN_TIMEOUT_MS (the page is then abandoned)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.route("http://**/*", lambda route: route.abort())
     page.route("https://**/*", lambda route: route.abort())
+    page.add_init_script(_WATCH_DRAWN)
     try:
         page.goto(html_path.as_uri(), wait_until="commit", timeout=DRAWN_TIMEOUT_MS)
-        result = page.evaluate(_WAIT_DRAWN)
+        page.wait_for_function("() => window.__drawn", timeout=DRAWN_TIMEOUT_MS, polling=100)
+        result = page.evaluate("() => window.__drawn")
+    except PlaywrightTimeout:
+        result = {"ms": None, "elements": 0}
     finally:
-        page.close()
+        context.close()
     if errors:
         log(f"maps: page errors in {html_path.name}: {errors[:2]}")
     return (result["ms"] / 1000 if result["ms"] is not None else None), result["elements"]

@@ -36,6 +36,10 @@ FIGURES = {
 }
 
 
+# figure → results file name, where they differ
+FIGURES_RESULT = {"geocoding": "geocoding_speed"}
+
+
 def machine_markdown(info: dict, started: str, load: tuple[float, float, float], quick: bool) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     return "\n".join([
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every figure")
     parser.add_argument("--only", help=f"comma-separated figures out of: {', '.join(FIGURES)}")
     parser.add_argument("--no-readme", action="store_true", help="do not touch benchmarks/README.md")
+    parser.add_argument("--reuse", help="comma-separated figures whose README sections are rebuilt from "
+                                        "benchmarks/results/<figure>.md of an earlier run, without running them")
     args = parser.parse_args(argv)
     chosen = list(FIGURES) if not args.only else [f.strip() for f in args.only.split(",") if f.strip()]
     unknown = [f for f in chosen if f not in FIGURES]
@@ -84,13 +90,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run_all: unknown figure(s) {', '.join(unknown)}; choose from {', '.join(FIGURES)}", file=sys.stderr)
         return 2
 
+    reused = [f.strip() for f in (args.reuse or "").split(",") if f.strip()]
+    if any(f not in FIGURES for f in reused):
+        print(f"run_all: unknown figure(s) in --reuse; choose from {', '.join(FIGURES)}", file=sys.stderr)
+        return 2
+    if args.reuse and not args.only:
+        chosen = []
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     load = os.getloadavg()
     info = machine()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "machine.json").write_text(json.dumps({**info, "started": started, "load": load}, indent=1),
                                           encoding="utf-8")
-    sections = {"Machine": machine_markdown(info, started, load, args.quick)}
+    sections = {"Machine": machine_markdown(info, started, load, args.quick)} if chosen else {}
+    for name in reused:
+        module_name, title = FIGURES[name]
+        saved = RESULTS / f"{FIGURES_RESULT.get(name, name)}.md"
+        if saved.exists():
+            sections[title] = (f"_`python benchmarks/{module_name}.py`, results of an earlier run "
+                               f"({time.strftime('%Y-%m-%d %H:%M', time.gmtime(saved.stat().st_mtime))} UTC)._\n\n"
+                               + saved.read_text("utf-8"))
     failed = []
     for name in chosen:
         module_name, title = FIGURES[name]
