@@ -262,3 +262,15 @@ def test_cli_build_prints_summary_table(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "atlas.gpkg").is_file() and not (tmp_path / "maps").exists()
     assert main(["build", "--out", str(tmp_path), "--no-maps", "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_binary_report_is_one_error_and_no_output(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01\x02 not text")
+    proc = subprocess.run([sys.executable, "-m", "reportatlas", "-q", "build", str(bad),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "bad.txt" in proc.stderr
+    assert not (tmp_path / "out" / "atlas.gpkg").exists()
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
