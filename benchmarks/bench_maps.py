@@ -200,6 +200,12 @@ def run(*, quick: bool = False, sizes: list[int] | None = None) -> Figure:
         "headless Chromium, 1280×800, http(s) blocked. ratio = folium time ÷ our time.",
         "render (Python) = ours: render_maps for every page / folium: building and writing the one page.",
     ]
+    top = data.get(sizes[-1], {})
+    if "mb" in top:
+        drawn = top.get("drawn_s")
+        notes.insert(0, f"**Targets at {sizes[-1]:,} sites** (< 15 MB, drawn < 3 s): {top['mb']:.1f} MB → "
+                        f"{'met' if top['mb'] < 15 else 'NOT met'}; drawn "
+                        f"{fmt_s(drawn) if drawn else 'never (timeout)'} → {'met' if drawn and drawn < 3 else 'NOT met'}.")
     if missing:
         notes.insert(0, f"**reportatlas.render did not run:** {missing}.")
     fig.markdown = md_table(rows, ["sites", "reportatlas HTML", "folium Markers HTML", "reportatlas drawn",
