@@ -293,7 +293,7 @@ def test_district_level_features_are_left_out_unless_asked(atlas, capsys):
     vague.to_file(atlas, layer="sites", driver="GPKG", mode="a")
     code, out, err = run(capsys, "query", "near", "一号园", "--within", "200m", "--atlas", str(atlas))
     assert code == 0 and "某园" not in out and "left out 1 features" in err
-    code, out, _ = run(capsys, "query", "near", "一号园", "--within", "200m", "--include-district-level",
+    code, out, _ = run(capsys, "query", "near", "一号园", "--within", "200m", "--include-unplaced",
                        "--atlas", str(atlas))
     assert "某园" in out
 
@@ -494,3 +494,23 @@ def test_which_answers_an_unplaced_name_from_the_reports(atlas, capsys, tmp_path
     assert "no position" in err and (tmp_path / "w.html").exists()
     code, _, err = run(capsys, "query", "near", "无坐标园", "--within", "1km", "--atlas", str(atlas))
     assert code != 0 and "unknown place" in err  # no distance is made up for it
+
+
+def test_street_level_points_are_left_out_of_distances_but_kept_by_containment(atlas, capsys):
+    """A site known only to lie in its 街道 sits on the 街道's representative point: no distance
+    answer may use that point, but 'what is in 甲街道' must still list it."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    vague = gpd.GeoDataFrame({"id": ["approx:site:街道园"], "name": ["街道园"], "precision": ["subdistrict"],
+                              "subdistrict": ["甲街道"]},
+                             geometry=[Point(113.5875, 34.7475)], crs=4326)
+    vague.to_file(atlas, layer="sites", driver="GPKG", mode="a")
+    code, out, err = run(capsys, "query", "near", "一号园", "--within", "500m", "--atlas", str(atlas))
+    assert code == 0 and "街道园" not in out and "街道 or district level" in err
+    code, out, _ = run(capsys, "query", "contains", "甲街道", "--atlas", str(atlas))
+    assert code == 0 and "街道园" in out and "一号园" in out
+    # the 街道 polygon itself (precision "subdistrict") stays in distance queries
+    code, out, _ = run(capsys, "query", "nearest", "一号园", "-k", "10", "--layer", "areas",
+                       "--atlas", str(atlas))
+    assert code == 0 and "甲街道" in out

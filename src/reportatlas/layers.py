@@ -28,6 +28,8 @@ investment); when nothing in it states an investment, the 街道's own stated fi
 """
 from __future__ import annotations
 
+import functools
+
 import json
 import logging
 import os
@@ -112,15 +114,21 @@ def _layer_for(geom) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _to_metric():
+    from pyproj import Transformer
+
+    return Transformer.from_crs(CRS, METRIC_CRS, always_xy=True)
+
+
 def _radius_m(geom) -> float:
     """Radius of the circle with the same area as ``geom`` (metres, EPSG:4547)."""
     import math
 
     import numpy as np
     import shapely
-    from pyproj import Transformer
 
-    tr = Transformer.from_crs(CRS, METRIC_CRS, always_xy=True)
+    tr = _to_metric()
     projected = shapely.transform(geom, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
     if projected.area > 0:
         return round(math.sqrt(projected.area / math.pi), 1)
@@ -494,7 +502,9 @@ def build_atlas(reports: Iterable[str | Path] | None = None, *, out_dir: str | P
         extraction = extract(list(reports), known_names=gazetteer.known_names())
     if geocoder is None:
         from .geocode import Geocoder
-        geocoder = Geocoder(gazetteer)
+        # a name the gazetteer cannot place falls back to its article's 街道 (precision
+        # "subdistrict", drawn approximate) rather than vanishing from the maps
+        geocoder = Geocoder(gazetteer, context_fallback=True)
 
     _echo(progress, f"[3/5] geocoding {len(extraction.places)} place mentions")
     features = _Features()

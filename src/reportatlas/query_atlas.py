@@ -299,20 +299,26 @@ def _target_filter(frame, target: Target):
 
 
 # -- the atlas-level queries used by the CLI -----------------------------------------------
-#: features placed only at this precision sit on the district's representative point: a
-#: distance or containment answer about them would be made up, so they are left out
-#: unless asked for (and the user is told how many).
-UNPLACED = ("district",)
+#: features placed only at these precisions sit on their 街道's or district's representative
+#: point: a distance answer about them would be made up, so distance queries leave them out
+#: unless asked for (and the user is told how many).  Containment keeps 街道-level features:
+#: that they lie in their 街道 is what is known about them.
+UNPLACED = ("subdistrict", "district")
+UNPLACED_FOR_CONTAINMENT = ("district",)
 
 
-def _placed(atlas: Atlas, layers, tgt: Target, include_unplaced: bool):
+def _placed(atlas: Atlas, layers, tgt: Target, include_unplaced: bool, unplaced_levels=UNPLACED):
     feats = atlas.features(layers)
     if include_unplaced or "precision" not in feats.columns:
         return feats
-    unplaced = feats["precision"].isin(UNPLACED).to_numpy()
+    # a 街道 polygon's own precision is "subdistrict" too: only points standing in for a
+    # place whose position is unknown are left out
+    unplaced = (feats["precision"].isin(unplaced_levels)
+                & (feats.geometry.geom_type == "Point")).to_numpy()
     if unplaced.any():
-        tgt.notes.append(f"left out {int(unplaced.sum())} features placed only at district level "
-                         "(their position is unknown); add --include-district-level to keep them")
+        levels = "街道 or district" if "subdistrict" in unplaced_levels else "district"
+        tgt.notes.append(f"left out {int(unplaced.sum())} features placed only at {levels} level "
+                         "(their position is unknown); add --include-unplaced to keep them")
     return feats.loc[~unplaced]
 
 
@@ -340,7 +346,7 @@ def along(atlas: Atlas, road: str, *, within: str | float, layers=None, engine: 
 
 def contains(atlas: Atlas, area: str, *, layers=None, engine: str = "local", include_unplaced: bool = False):
     tgt = atlas.resolve(area, want="area")
-    feats = _placed(atlas, layers, tgt, include_unplaced)
+    feats = _placed(atlas, layers, tgt, include_unplaced, UNPLACED_FOR_CONTAINMENT)
     found = query.contains(feats, tgt.geometry, min_share=0.5, engine=engine)
     return tgt, _target_filter(found, tgt)
 

@@ -22,6 +22,7 @@ SUBCOMMANDS = [
     ("gazetteer", "gazetteer"),
     ("geocode", "geocode"),
     ("build", "build"),
+    ("build", "render"),
     ("layers", "add_layer"),
     ("layers", "list_layers"),
     ("layers", "remove_layer"),

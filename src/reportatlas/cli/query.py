@@ -28,8 +28,9 @@ def _output_options(f):
 
 
 def _layer_option(f):
-    f = click.option("--include-district-level", "include_unplaced", is_flag=True,
-                     help="Keep features whose position is only known to the district.")(f)
+    f = click.option("--include-unplaced", "--include-district-level", "include_unplaced", is_flag=True,
+                     help="Keep features whose position is only known to their 街道 or district "
+                          "(left out of distance queries by default).")(f)
     return click.option("--layer", "layers", multiple=True,
                         help="Search only this layer (repeatable): sites, roads, areas or a user layer.")(f)
 
