@@ -514,3 +514,23 @@ def test_street_level_points_are_left_out_of_distances_but_kept_by_containment(a
     code, out, _ = run(capsys, "query", "nearest", "一号园", "-k", "10", "--layer", "areas",
                        "--atlas", str(atlas))
     assert code == 0 and "甲街道" in out
+
+
+def test_aggregate_metric_counts_labels_with_the_same_head(atlas):
+    """--metric 总投资 also sums 计划总投资, but not 固定资产投资; --metric 投资 takes all three."""
+    import pandas as pd
+    import pyogrio
+
+    from reportatlas import query_atlas as qa
+
+    metrics = pyogrio.read_dataframe(atlas, layer="metrics")
+    extra = metrics.iloc[[0, 0]].copy()
+    extra["metric"] = ["计划总投资", "固定资产投资"]
+    extra["value"] = [1e8, 7e8]
+    pyogrio.write_dataframe(pd.concat([metrics, extra], ignore_index=True), atlas, layer="metrics",
+                            driver="GPKG")
+    total = qa.aggregate(qa.Atlas(atlas), metric="总投资").set_index("subdistrict")
+    base = qa.aggregate(qa.Atlas(make_atlas(atlas.parent / "fresh")), metric="总投资").set_index("subdistrict")
+    assert total.loc["甲街道", "value"] == base.loc["甲街道", "value"] + 1e8
+    every = qa.aggregate(qa.Atlas(atlas), metric="投资").set_index("subdistrict")
+    assert every.loc["甲街道", "value"] == base.loc["甲街道", "value"] + 8e8

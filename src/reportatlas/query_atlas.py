@@ -399,7 +399,7 @@ def aggregate(atlas: Atlas, *, by: str = "subdistrict", metric: str | None = Non
     """Per-街道 (or per ``by`` column) statistic of a metric from the ``metrics`` table.
 
     Metrics whose ``subdistrict`` is empty take the 街道 of the feature they are about
-    (``subject_id``).  ``--by`` with another column of the metrics table groups by it.
+    (``subject_id``).  ``metric`` selects every label ending with it (总投资: 计划总投资 too).  ``--by`` with another column of the metrics table groups by it.
     """
     if not atlas.has("metrics"):
         raise QueryError(f"{atlas.path} has no metrics table: rebuild it with `reportatlas build`")
@@ -411,6 +411,10 @@ def aggregate(atlas: Atlas, *, by: str = "subdistrict", metric: str | None = Non
             current = metrics.get("subdistrict")
             empty = current.isna() | (current.astype(str) == "") if current is not None else True
             metrics.loc[empty, "subdistrict"] = metrics.loc[empty, "subject_id"].astype(str).map(owner)
+    if metric and "metric" in metrics.columns:
+        # a label names its head last: 总投资 also counts 计划总投资 (not 固定资产投资), 投资 counts all
+        labels = metrics["metric"].astype("string")
+        metrics.loc[labels.str.endswith(metric).fillna(False).to_numpy(), "metric"] = metric
     subdistricts = None
     if by == "subdistrict":  # list every 街道, with 0 where the reports give no value
         areas = atlas.areas()
