@@ -274,3 +274,13 @@ def test_binary_report_is_one_error_and_no_output(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1 and "bad.txt" in proc.stderr
     assert not (tmp_path / "out" / "atlas.gpkg").exists()
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_rebuild_replaces_maps_but_keeps_a_users_other_files(tmp_path):
+    _build(tmp_path, maps=True)
+    (tmp_path / "maps" / "notes.txt").write_text("我的备注", encoding="utf-8")
+    (tmp_path / "maps" / "stale.html").write_text("<p>old map</p>", encoding="utf-8")
+    _build(tmp_path, maps=True)
+    assert (tmp_path / "maps" / "notes.txt").read_text(encoding="utf-8") == "我的备注"
+    assert not (tmp_path / "maps" / "stale.html").exists()  # maps are the build's own
+    assert (tmp_path / "maps" / "index.html").exists()

@@ -455,8 +455,13 @@ def _import_user_layers(tmp_atlas: Path, layers_dir: Path, previous: dict, built
 
 
 def _replace_dir(new: Path, target: Path) -> None:
+    """Swap ``new`` in for ``target``.  Files in ``target`` that are not maps (a README, a
+    user's notes) are carried over: a rebuild replaces the maps, nothing else."""
     old = None
     if target.exists():
+        for item in target.iterdir():
+            if item.is_file() and item.suffix.lower() != ".html" and not (new / item.name).exists():
+                shutil.copy2(item, new / item.name)
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         target.rename(old)
     try:
