@@ -51,13 +51,15 @@ def machine() -> dict[str, Any]:
     for name in LIBRARIES:
         try:
             module = importlib.import_module(name)
-            versions[name] = getattr(module, "__version__", None) or getattr(module, "VERSION", "?")
+            versions[name] = getattr(module, "__version__", None) or getattr(module, "VERSION", None) or "?"
+            if versions[name] == "?":
+                import importlib.metadata as md
+                versions[name] = md.version({"ahocorasick": "pyahocorasick"}.get(name, name))
         except Exception:  # noqa: BLE001 - a missing library is reported as missing
             versions[name] = "missing"
     try:
         import importlib.metadata as md
         versions["duckdb-extension-spatial"] = md.version("duckdb-extension-spatial")
-        versions["pyahocorasick"] = md.version("pyahocorasick")
     except Exception:  # noqa: BLE001
         pass
     try:
