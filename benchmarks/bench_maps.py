@@ -25,7 +25,7 @@ from _harness import Figure, fmt_ratio, fmt_s, log, md_table, missing_module, on
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DRAWN_TIMEOUT_MS = 180_000
+DRAWN_TIMEOUT_MS = 120_000
 
 # Installed before the page's own scripts: records in window.__drawn the time (ms since
 # navigation start) of the last change in the number of drawn elements, once that number
@@ -126,29 +126,36 @@ def folium_markers(sites, out: Path) -> Path:
     return out
 
 
-def time_drawn(browser, html_path: Path) -> tuple[float | None, int]:
+def time_drawn(pw, html_path: Path) -> tuple[float | None, int]:
     """Seconds until the map is drawn (see module doc) and how many elements were drawn;
-    (None, 0) when that takes longer than DRAWN_TIMEOUT_MS (the page is then abandoned)."""
+    (None, 0) when that takes longer than DRAWN_TIMEOUT_MS.  Each page gets its own browser,
+    closed afterwards, so a page that never finishes drawing is killed with it."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.route("http://**/*", lambda route: route.abort())
-    page.route("https://**/*", lambda route: route.abort())
-    page.add_init_script(_WATCH_DRAWN)
     try:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.route("http://**/*", lambda route: route.abort())
+        page.route("https://**/*", lambda route: route.abort())
+        page.add_init_script(_WATCH_DRAWN)
         page.goto(html_path.as_uri(), wait_until="commit", timeout=DRAWN_TIMEOUT_MS)
         page.wait_for_function("() => window.__drawn", timeout=DRAWN_TIMEOUT_MS, polling=100)
         result = page.evaluate("() => window.__drawn")
     except PlaywrightTimeout:
         result = {"ms": None, "elements": 0}
     finally:
-        context.close()
+        browser.close()
     if errors:
         log(f"maps: page errors in {html_path.name}: {errors[:2]}")
     return (result["ms"] / 1000 if result["ms"] is not None else None), result["elements"]
+
+
+def _drawn(seconds: float | None, ran: bool) -> str:
+    if not ran:
+        return "–"
+    return fmt_s(seconds) if seconds else f"not within {DRAWN_TIMEOUT_MS // 1000} s"
 
 
 def run(*, quick: bool = False, sizes: list[int] | None = None) -> Figure:
@@ -161,38 +168,35 @@ def run(*, quick: bool = False, sizes: list[int] | None = None) -> Figure:
     fig = Figure("maps", "Maps at scale")
     rows, data = [], {}
     with tempfile.TemporaryDirectory(prefix="ra-maps-") as tmp, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for n in sizes:
-                log(f"maps: {n:,} sites")
-                folder = Path(tmp) / str(n)
-                atlas = write_atlas(folder, n)
-                entry: dict = {}
-                if missing is None:
-                    from reportatlas import render
-                    render_s, pages = once(lambda: render.render_maps(atlas, folder / "maps"))
-                    index = folder / "maps" / "index.html"
-                    drawn_s, elements = time_drawn(browser, index)
-                    entry.update(render_s=render_s, pages=len(pages), mb=index.stat().st_size / 1e6,
-                                 drawn_s=drawn_s, elements=elements)
-                peer_html = folder / "folium_markers.html"
-                peer_render_s, _ = once(lambda: folium_markers(synth.sites(n, seed=0), peer_html))
-                peer_drawn_s, peer_elements = time_drawn(browser, peer_html)
-                entry.update(peer_render_s=peer_render_s, peer_mb=peer_html.stat().st_size / 1e6,
-                             peer_drawn_s=peer_drawn_s, peer_elements=peer_elements)
-                data[n] = entry
-                rows.append({
-                    "sites": f"{n:,}",
-                    "reportatlas HTML": f"{entry['mb']:.1f} MB" if "mb" in entry else "–",
-                    "folium Markers HTML": f"{entry['peer_mb']:.1f} MB",
-                    "reportatlas drawn": fmt_s(entry.get("drawn_s")),
-                    "folium drawn": fmt_s(peer_drawn_s) if peer_drawn_s else f"> {DRAWN_TIMEOUT_MS // 1000} s",
-                    "drawn ratio": fmt_ratio(entry.get("drawn_s"), peer_drawn_s),
-                    "render (Python)": f"{fmt_s(entry.get('render_s'))} ({entry.get('pages', '–')} pages) / "
-                                       f"{fmt_s(peer_render_s)}",
-                })
-        finally:
-            browser.close()
+        for n in sizes:
+            log(f"maps: {n:,} sites")
+            folder = Path(tmp) / str(n)
+            atlas = write_atlas(folder, n)
+            entry: dict = {}
+            if missing is None:
+                from reportatlas import render
+                render_s, pages = once(lambda: render.render_maps(atlas, folder / "maps"))
+                index = folder / "maps" / "index.html"
+                drawn_s, elements = time_drawn(pw, index)
+                entry.update(render_s=render_s, pages=len(pages), mb=index.stat().st_size / 1e6,
+                             drawn_s=drawn_s, elements=elements)
+            peer_html = folder / "folium_markers.html"
+            peer_render_s, _ = once(lambda: folium_markers(synth.sites(n, seed=0), peer_html))
+            peer_drawn_s, peer_elements = time_drawn(pw, peer_html)
+            entry.update(peer_render_s=peer_render_s, peer_mb=peer_html.stat().st_size / 1e6,
+                         peer_drawn_s=peer_drawn_s, peer_elements=peer_elements)
+            data[n] = entry
+            rows.append({
+                "sites": f"{n:,}",
+                "reportatlas HTML": f"{entry['mb']:.1f} MB" if "mb" in entry else "–",
+                "folium Markers HTML": f"{entry['peer_mb']:.1f} MB",
+                "reportatlas drawn": _drawn(entry.get("drawn_s"), "mb" in entry),
+                "folium drawn": _drawn(peer_drawn_s, True),
+                "drawn ratio": (fmt_ratio(entry.get("drawn_s"), peer_drawn_s) if peer_drawn_s or not entry.get("drawn_s")
+                                else f"> {DRAWN_TIMEOUT_MS / 1000 / entry['drawn_s']:.0f}×"),
+                "render (Python)": f"{fmt_s(entry.get('render_s'))} ({entry.get('pages', '–')} pages) / "
+                                   f"{fmt_s(peer_render_s)}",
+            })
     fig.data = data
     notes = [
         "HTML = the overview page index.html (the per-街道 pages are smaller); all assets inline in both.",
