@@ -126,16 +126,14 @@ def folium_markers(sites, out: Path) -> Path:
     return out
 
 
-def time_drawn(pw, html_path: Path) -> tuple[float | None, int]:
-    """Seconds until the map is drawn (see module doc) and how many elements were drawn;
-    (None, 0) when that takes longer than DRAWN_TIMEOUT_MS.  Each page gets its own browser,
-    closed afterwards, so a page that never finishes drawing is killed with it."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+def _draw_once(html_path: Path) -> dict:
+    """In this process: open the page and wait for window.__drawn (see _WATCH_DRAWN)."""
+    from playwright.sync_api import sync_playwright
 
-    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    errors: list[str] = []
-    try:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.route("http://**/*", lambda route: route.abort())
         page.route("https://**/*", lambda route: route.abort())
@@ -143,13 +141,36 @@ def time_drawn(pw, html_path: Path) -> tuple[float | None, int]:
         page.goto(html_path.as_uri(), wait_until="commit", timeout=DRAWN_TIMEOUT_MS)
         page.wait_for_function("() => window.__drawn", timeout=DRAWN_TIMEOUT_MS, polling=100)
         result = page.evaluate("() => window.__drawn")
-    except PlaywrightTimeout:
-        result = {"ms": None, "elements": 0}
-    finally:
         browser.close()
-    if errors:
-        log(f"maps: page errors in {html_path.name}: {errors[:2]}")
-    return (result["ms"] / 1000 if result["ms"] is not None else None), result["elements"]
+    return {**result, "errors": errors[:3]}
+
+
+def time_drawn(html_path: Path) -> tuple[float | None, int]:
+    """Seconds until the map is drawn (see module doc) and how many elements were drawn;
+    (None, 0) when that takes longer than DRAWN_TIMEOUT_MS.  Each page is opened by a child
+    process with its own Chromium; past the time limit the whole process group is killed
+    (a page busy drawing 100k markers does not answer Playwright's own timeouts)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--draw", str(html_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=DRAWN_TIMEOUT_MS / 1000 + 20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None, 0
+    try:
+        result = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None, 0
+    if result.get("errors"):
+        log(f"maps: page errors in {html_path.name}: {result['errors']}")
+    return (result["ms"] / 1000 if result.get("ms") is not None else None), result.get("elements", 0)
 
 
 def _drawn(seconds: float | None, ran: bool) -> str:
@@ -159,15 +180,13 @@ def _drawn(seconds: float | None, ran: bool) -> str:
 
 
 def run(*, quick: bool = False, sizes: list[int] | None = None) -> Figure:
-    from playwright.sync_api import sync_playwright
-
     import synth
 
     sizes = sizes or ([1_000, 10_000] if quick else [1_000, 10_000, 100_000])
     missing = missing_module("render")
     fig = Figure("maps", "Maps at scale")
     rows, data = [], {}
-    with tempfile.TemporaryDirectory(prefix="ra-maps-") as tmp, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory(prefix="ra-maps-") as tmp:
         for n in sizes:
             log(f"maps: {n:,} sites")
             folder = Path(tmp) / str(n)
@@ -177,12 +196,12 @@ def run(*, quick: bool = False, sizes: list[int] | None = None) -> Figure:
                 from reportatlas import render
                 render_s, pages = once(lambda: render.render_maps(atlas, folder / "maps"))
                 index = folder / "maps" / "index.html"
-                drawn_s, elements = time_drawn(pw, index)
+                drawn_s, elements = time_drawn(index)
                 entry.update(render_s=render_s, pages=len(pages), mb=index.stat().st_size / 1e6,
                              drawn_s=drawn_s, elements=elements)
             peer_html = folder / "folium_markers.html"
             peer_render_s, _ = once(lambda: folium_markers(synth.sites(n, seed=0), peer_html))
-            peer_drawn_s, peer_elements = time_drawn(pw, peer_html)
+            peer_drawn_s, peer_elements = time_drawn(peer_html)
             entry.update(peer_render_s=peer_render_s, peer_mb=peer_html.stat().st_size / 1e6,
                          peer_drawn_s=peer_drawn_s, peer_elements=peer_elements)
             data[n] = entry
@@ -222,7 +241,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="map size and draw time vs folium Markers")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--draw", type=Path, help=argparse.SUPPRESS)   # child mode of time_drawn
     args = parser.parse_args(argv)
+    if args.draw:
+        print(json.dumps(_draw_once(args.draw)))
+        return
     fig = run(quick=args.quick, sizes=args.sizes)
     print(fig.markdown)
     log(f"saved {fig.save()}")
