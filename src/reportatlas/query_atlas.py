@@ -369,6 +369,12 @@ def which(atlas: Atlas, point: str, *, engine: str = "local"):
         if answer is None:
             raise
         return answer
+    if tgt.id and tgt.layer:
+        feats = atlas.features([tgt.layer])
+        level = feats.loc[feats["id"].astype(str) == tgt.id, "precision"] if "precision" in feats else []
+        if len(level) and level.iloc[0] in UNPLACED:
+            tgt.notes.append(f"{tgt.name} is placed only at {'街道' if level.iloc[0] == 'subdistrict' else 'district'} "
+                             "level (no position of its own): the answer is the area its report gives")
     return tgt, _target_filter(query.which(tgt.geometry, atlas.areas(), engine=engine), tgt)
 
 
