@@ -16,6 +16,7 @@ Work happens on ``Report.normalized``; every mention is mapped back to ORIGINAL 
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,6 +39,22 @@ class _Cand:
     place_type: str
     priority: int   # 3 lists, 2 known / short forms, 1 shape
     known: bool = False
+
+
+@lru_cache(maxsize=1)
+def _boundary_automaton() -> "ahocorasick.Automaton":
+    """Every boundary word, with its rank in ``BOUNDARY_WORDS`` (the order the stem rule
+    tries them in)."""
+    auto = ahocorasick.Automaton()
+    for rank, w in enumerate(BOUNDARY_WORDS):
+        auto.add_word(w, (rank, w))
+    auto.make_automaton()
+    return auto
+
+
+_RUN_RE = re.compile(rf"[{CJK}A-Za-z0-9]+")
+_ROAD_LIKE = ("路", "街", "大道", "大街", "村")
+_INNER_WORDS = ("街道", "园区", "片区", "社区", "小区", "板块", "商圈")
 
 
 def hierarchy_known_names() -> list[KnownName]:
@@ -120,6 +137,7 @@ class PlaceFinder:
     # ------------------------------------------------------------------ shapes
     def _shapes(self, text: str) -> list[_Cand]:
         out: list[_Cand] = []
+        runs = [m.start() for m in _RUN_RE.finditer(text)]
         for m in SUFFIX_RE.finditer(text):
             suffix = m.group()
             ptype, max_stem = SUFFIX_TYPE[suffix]
@@ -128,7 +146,8 @@ class PlaceFinder:
                 continue
             if suffix == "街" and text[m.end():m.end() + 1] == "道":
                 continue
-            stem_start = self._stem_start(text, m.start(), max_stem, suffix, ptype)
+            run_start = runs[bisect.bisect_right(runs, m.start()) - 1]
+            stem_start = self._stem_start(text, m.start(), max_stem, suffix, ptype, run_start)
             if stem_start is None:
                 continue
             stem = text[stem_start:m.start()]
@@ -156,46 +175,60 @@ class PlaceFinder:
         return out
 
     def _stem_start(self, text: str, suffix_start: int, max_stem: int, suffix: str,
-                    ptype: str = "") -> int | None:
-        i = suffix_start
-        limit = max(suffix_start - max(max_stem, 12), 0)
-        while i > limit and STEM_CHAR.match(text[i - 1]):
-            if suffix in ("路", "街", "大道", "大街", "村") and text[i - 1] in "路街":
-                break
-            i -= 1
-        if i == suffix_start:
+                    ptype: str = "", run_start: int = 0) -> int | None:
+        """Start of the name stem before the type word at ``suffix_start`` (None: no name).
+
+        ``run_start`` is where the run of CJK/alphanumeric characters holding the type word
+        starts (the stem never reaches past it)."""
+        limit = max(suffix_start - max(max_stem, 12), 0, run_start)
+        if suffix in _ROAD_LIKE:   # a road name does not run over another 路/街
+            limit = max(limit, text.rfind("路", limit, suffix_start) + 1, text.rfind("街", limit, suffix_start) + 1)
+        i = limit
+        if i >= suffix_start:
             return None
         stem = text[i:suffix_start]
+        n = len(stem)
         cut = 0
-        # a district or 街道 named inside the stem is a mention of its own: start after it
-        for end, (_surface, _name, inner_type) in self.automaton.iter(stem) if self.known else ():
-            if inner_type in ("district", "subdistrict") and end + 1 < len(stem):
-                if inner_type == "district" and ptype in ("site", "park", "zone"):
-                    continue  # 中原区政务中心 is one name
-                cut = max(cut, end + 1)
-        for inner in ("街道", "园区", "片区", "社区", "小区", "板块", "商圈"):
+        # known names inside the stem: a district or 街道 named inside the stem is a mention
+        # of its own (start after it); other known names protect their characters below
+        inside: list[tuple[int, int]] = []
+        if self.known:
+            for end, (surface, _name, inner_type) in self.automaton.iter(stem):
+                inside.append((end + 1 - len(surface), end + 1))
+                if inner_type in ("district", "subdistrict") and end + 1 < n:
+                    if inner_type == "district" and ptype in ("site", "park", "zone"):
+                        continue  # 中原区政务中心 is one name
+                    cut = max(cut, end + 1)
+        for inner in _INNER_WORDS:
             k = stem.rfind(inner)
-            if k >= 0 and k + len(inner) < len(stem):
+            if k >= 0 and k + len(inner) < n:
                 cut = max(cut, k + len(inner))
-        # keep a known name that ends inside the stem (a road in 工农路32号院, a village in …)
-        for w in BOUNDARY_WORDS:
-            k = stem.rfind(w)
-            while k >= cut:
-                if _inside_known(stem, k, self.known):
-                    k = stem.rfind(w, 0, k)
+        # boundary words (verbs, function words), tried in BOUNDARY_WORDS order; for each,
+        # its last occurrence at or after the cut that is not inside a known name
+        hits: dict[int, list[int]] = {}
+        for end, (rank, w) in _boundary_automaton().iter(stem):
+            hits.setdefault(rank, []).append(end + 1 - len(w))
+        for rank in sorted(hits):
+            w = BOUNDARY_WORDS[rank]
+            starts = hits[rank]
+            j = len(starts) - 1
+            while j >= 0 and starts[j] >= cut:
+                k = starts[j]
+                if any(a <= k < b for a, b in inside):
+                    j = _prev_disjoint(starts, j, k, len(w))
                     continue
-                if k + len(w) == len(stem):
+                if k + len(w) == n:
                     return None  # the type word follows a verb: 召开街道, 理清思路
                 if stem[k + len(w):] in ("东", "西", "南", "北", "中"):
-                    k = stem.rfind(w, 0, k)
+                    j = _prev_disjoint(starts, j, k, len(w))
                     continue  # 建设西路 is a name, not 建设 + 西路
                 cut = max(cut, k + len(w))
                 break
         cut += len(stem[cut:]) - len(stem[cut:].lstrip("区的了之"))
-        if len(stem) - cut > 3:
+        if n - cut > 3:
             cut += _verb_cut(stem[cut:])
-        cut = max(cut, len(stem) - max_stem)
-        return i + cut if cut < len(stem) else None
+        cut = max(cut, n - max_stem)
+        return i + cut if cut < n else None
 
     # ------------------------------------------------------------------ lists
     def _lists(self, text: str) -> list[_Cand]:
@@ -314,13 +347,13 @@ class PlaceFinder:
         return sorted(chosen + extra, key=lambda c: (c.start, c.end))
 
 
-def _inside_known(stem: str, k: int, known: dict) -> bool:
-    """True if position ``k`` of ``stem`` is inside a known name that the stem contains."""
-    for length in range(3, len(stem) + 1):
-        for a in range(0, len(stem) - length + 1):
-            if a <= k < a + length and stem[a:a + length] in known:
-                return True
-    return False
+def _prev_disjoint(starts: list[int], j: int, k: int, wlen: int) -> int:
+    """Index of the previous occurrence of a word (``starts`` ascending) that ends at or
+    before ``k``, as ``str.rfind(word, 0, k)`` finds it; -1 if none."""
+    j -= 1
+    while j >= 0 and starts[j] + wlen > k:
+        j -= 1
+    return j
 
 
 _VERBISH = ("v", "vn", "vd", "d", "p", "c", "ad", "t")
@@ -440,18 +473,25 @@ def _canonical(name: str, ptype: str) -> str:
 
 
 def _resolve(cands: list[_Cand]) -> list[_Cand]:
-    """Non-overlapping candidates: lists first, then the longest, then known before shape."""
+    """Non-overlapping candidates: lists first, then the longest, then known before shape.
+
+    The chosen spans are disjoint (list items may share one span), so one sorted list of
+    them and a binary search per candidate find any overlap."""
     order = sorted(cands, key=lambda c: (-(c.priority == 3), -(c.end - c.start), -c.priority, c.start))
     chosen: list[_Cand] = []
-    spans: list[tuple[int, int]] = []
+    starts: list[int] = []   # distinct chosen spans, sorted (starts and ends in step)
+    ends: list[int] = []
     for c in order:
-        if c.priority == 3:
-            if any(a < c.end and c.start < b and not (a == c.start and b == c.end) for a, b in spans):
+        j = bisect.bisect_left(starts, c.end) - 1   # the last span starting before c ends
+        if j >= 0 and ends[j] > c.start:
+            if not (c.priority == 3 and starts[j] == c.start and ends[j] == c.end):
                 continue
-        elif any(a < c.end and c.start < b for a, b in spans):
+            chosen.append(c)  # another item of a list on the same span
             continue
         chosen.append(c)
-        spans.append((c.start, c.end))
+        k = j + 1
+        starts.insert(k, c.start)
+        ends.insert(k, c.end)
     return sorted(chosen, key=lambda c: (c.start, c.end))
 
 
