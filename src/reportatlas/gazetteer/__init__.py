@@ -88,18 +88,111 @@ def _frame(features: list[dict]):
     return gpd.GeoDataFrame(df, geometry=geoms, crs="EPSG:4326")
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, mtime: float, osm_path: str, osm_mtime: float) -> Gazetteer:
-    from .io import read_features
+#: bump when _frame() changes what it makes, so older cache files are not used
+CACHE_FORMAT = 1
+#: how many cached gazetteers (different file versions) are kept
+CACHE_KEEP = 4
 
-    feats = read_features(Path(path))
-    if osm_path:
-        osm = read_features(Path(osm_path))
+
+def cache_dir() -> Path | None:
+    """Where the parsed gazetteer is cached (``REPORTATLAS_CACHE_DIR``; empty = no cache;
+    default ``$XDG_CACHE_HOME/reportatlas`` or ``~/.cache/reportatlas``)."""
+    import os
+
+    configured = os.environ.get("REPORTATLAS_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "reportatlas"
+
+
+def _features(blob: bytes, path: Path) -> list[dict]:
+    import json
+
+    from ..errors import InputError
+
+    try:
+        return list(json.loads(blob.decode("utf-8"))["features"])
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"gazetteer file {str(path)!r} is unreadable ({exc}); rebuild it with "
+                         "'reportatlas gazetteer build'") from None
+
+
+def _parse(blobs: list[bytes], files: list[Path]):
+    """The entries GeoDataFrame from the GeoJSON texts (the gazetteer, then the OSM layer)."""
+    feats = _features(blobs[0], files[0])
+    for blob, path in zip(blobs[1:], files[1:]):
+        osm = _features(blob, path)
         ids = {f["properties"]["id"] for f in osm}
         feats = [f for f in feats if f["properties"]["id"] not in ids] + osm
     gdf = _frame(feats)
-    gdf = gdf.sort_values("id", kind="stable").reset_index(drop=True)
-    return Gazetteer(gdf, Path(path))
+    return gdf.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def _cached_entries(paths_: list[Path]):
+    """Parse the GeoJSON files, or reuse the pickled frame cached for exactly these bytes.
+
+    The GeoJSON stays the source of truth: the cache is keyed by a SHA-256 of the files'
+    bytes (and CACHE_FORMAT), lives outside the repository, is written to a temporary
+    name and renamed, and any problem with it just means parsing the GeoJSON again."""
+    import hashlib
+    import os
+    import pickle
+    import tempfile
+
+    blobs = []
+    for path in paths_:
+        try:
+            blobs.append(path.read_bytes())
+        except OSError as exc:
+            from ..errors import InputError
+
+            raise InputError(f"gazetteer file {str(path)!r} is unreadable ({exc}); rebuild it with "
+                             "'reportatlas gazetteer build'") from None
+    digest = hashlib.sha256(f"format {CACHE_FORMAT}\n".encode())
+    for blob in blobs:
+        digest.update(hashlib.sha256(blob).digest())
+    key = digest.hexdigest()
+    folder = cache_dir()
+    cache_file = folder / f"gazetteer-{key[:32]}.pickle" if folder is not None else None
+    if cache_file is not None and cache_file.is_file():
+        try:
+            with open(cache_file, "rb") as fh:
+                stored_key, entries = pickle.load(fh)
+            if stored_key == key:
+                os.utime(cache_file)  # recently used: kept by _prune
+                return entries
+        except Exception:  # a stale or broken cache file: parse the GeoJSON
+            pass
+    entries = _parse(blobs, paths_)
+    if cache_file is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(prefix=".gazetteer-", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump((key, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, cache_file)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _prune(folder)
+        except OSError:  # a read-only home: no cache, same result
+            pass
+    return entries
+
+
+def _prune(folder: Path, keep: int = CACHE_KEEP) -> None:
+    """Keep only the ``keep`` most recently used cached gazetteers."""
+    files = sorted(folder.glob("gazetteer-*.pickle"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: float, osm_path: str, osm_mtime: float) -> Gazetteer:
+    files = [Path(path)] + ([Path(osm_path)] if osm_path else [])
+    return Gazetteer(_cached_entries(files), Path(path))
 
 
 def load(path: str | Path | None = None) -> Gazetteer:
