@@ -16,6 +16,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from . import query_index
 from .errors import QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,10 +88,23 @@ def _with_geometry(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _distances(features: gpd.GeoDataFrame, target_geom, *, within: float | None = None):
-    """(rows, distances in metres) of ``features``; only rows within ``within`` if given."""
+    """(rows, distances in metres) of ``features``; only rows within ``within`` if given.
+
+    WGS-84 frames: only rows the index cannot rule out are projected and measured."""
+    target = _metric_geom(target_geom)
+    if within is None or not _indexed(features):
+        return _distances_all(features, target, within=within)
+    pos = query_index.index(features).within_reach(target_geom, within)
+    feats = features.iloc[pos]
+    dist = feats.geometry.to_crs(METRIC_CRS).distance(target)
+    keep = (dist <= within).to_numpy()
+    return feats.loc[keep], dist.loc[keep]
+
+
+def _distances_all(features, target, *, within: float | None = None):
+    """Every located row projected and measured (frames in another CRS than WGS-84)."""
     feats = _with_geometry(features)
     metric = feats.geometry.to_crs(METRIC_CRS)
-    target = _metric_geom(target_geom)
     if within is not None:
         idx = metric.sindex.query(target, predicate="dwithin", distance=within)
         feats, metric = feats.iloc[sorted(idx)], metric.iloc[sorted(idx)]
@@ -99,6 +113,13 @@ def _distances(features: gpd.GeoDataFrame, target_geom, *, within: float | None 
         keep = (dist <= within).to_numpy()
         feats, dist = feats.loc[keep], dist.loc[keep]
     return feats, dist
+
+
+def _indexed(features) -> bool:
+    """True when the query can go through the reusable WGS-84 index."""
+    if features.crs is None:
+        raise QueryError("features carry no CRS; expected WGS-84 (EPSG:4326)")
+    return query_index.is_wgs84(features)
 
 
 def _sorted_with_distance(feats, dist) -> gpd.GeoDataFrame:
@@ -154,14 +175,27 @@ def contains(features: gpd.GeoDataFrame, area_geom, *, min_share: float | None =
     if engine == "dask":
         out = _scale("contains")(features, area_geom)
     else:
-        feats = _with_geometry(features)
-        points = feats.geometry.representative_point()
-        idx = points.sindex.query(area_geom, predicate="covers")
-        out = feats.iloc[sorted(idx)].copy()
+        out = _covered(features, area_geom).copy()
         out = out.sort_values("name", kind="stable") if "name" in out.columns else out
     if min_share:
         out = out.loc[_share_inside(out, area_geom) >= min_share - 1e-9]
     return out
+
+
+def _covered(features, area_geom):
+    """Rows whose representative point ``area_geom`` covers, in input order."""
+    import shapely
+
+    if not _indexed(features):
+        feats = _with_geometry(features)
+        points = feats.geometry.representative_point()
+        idx = points.sindex.query(area_geom, predicate="covers")
+        return feats.iloc[sorted(idx)]
+    # a representative point lies on its feature: only rows whose box meets the area's qualify
+    pos = query_index.index(features).overlapping(area_geom)
+    points = query_index.representative_points(features.geometry.values[pos])
+    shapely.prepare(area_geom)   # in place: GEOS's prepared geometry answers covers() fast
+    return features.iloc[pos[shapely.covers(area_geom, points)]]
 
 
 def _share_inside(frame, area_geom):
@@ -193,8 +227,50 @@ def nearest(features: gpd.GeoDataFrame, target_geom, k: int = 5, *,
         raise QueryError(f"k must be a whole number of 1 or more, got {k!r}")
     if engine == "dask":
         return _scale("nearest")(features, target_geom, k)
-    feats, dist = _distances(features, target_geom)
+    target = _metric_geom(target_geom)
+    if not _indexed(features):
+        feats, dist = _distances_all(features, target)
+        return _sorted_with_distance(feats, dist).head(k)
+    found = query_index.index(features)
+    # grow a box until it holds k rows; the k-th smallest of their exact distances bounds the
+    # k-th distance overall, and every row that close is within that reach of the target
+    reach = _FIRST_REACH_M
+    while True:
+        pos = found.within_reach(target_geom, reach)
+        if len(pos) >= k or reach > _WHOLE_EARTH_M:
+            break
+        reach *= 4
+    if len(pos) < k:
+        feats, dist = _distances_all(features, target)
+        return _sorted_with_distance(feats, dist).head(k)
+    import numpy as np
+
+    first = features.geometry.iloc[pos].to_crs(METRIC_CRS).distance(target).to_numpy()
+    bound = float(np.partition(first, k - 1)[k - 1])
+    if not math.isfinite(bound):
+        feats, dist = _distances_all(features, target)
+        return _sorted_with_distance(feats, dist).head(k)
+    feats = features.iloc[found.within_reach(target_geom, bound)]
+    dist = feats.geometry.to_crs(METRIC_CRS).distance(target)
     return _sorted_with_distance(feats, dist).head(k)
+
+
+_FIRST_REACH_M = 250.0
+_WHOLE_EARTH_M = 2.1e7
+
+
+def index(features: gpd.GeoDataFrame) -> query_index.SpatialIndex:
+    """Build the spatial index of ``features`` now (the queries otherwise build it on first use).
+
+    The index is kept while the frame's geometries stay the same, so later near / along /
+    contains / nearest / aggregate calls on the same frame skip the build.
+    """
+    if features.crs is None:
+        raise QueryError("features carry no CRS; expected WGS-84 (EPSG:4326)")
+    if not query_index.is_wgs84(features):
+        raise QueryError(f"the index needs features in WGS-84 (EPSG:4326), got {features.crs}; "
+                         "call features.to_crs('EPSG:4326') first")
+    return query_index.index(features)
 
 
 def which(point, areas: gpd.GeoDataFrame, *, engine: str = "local") -> gpd.GeoDataFrame:
@@ -232,6 +308,7 @@ def aggregate(features_or_metrics: pd.DataFrame, areas: gpd.GeoDataFrame | None 
 
     Columns: ``by``, ``unit`` (when known), ``n`` (rows aggregated), ``value``.
     """
+    import numpy as np
     import pandas as pd
 
     check_engine(engine)
@@ -268,21 +345,14 @@ def aggregate(features_or_metrics: pd.DataFrame, areas: gpd.GeoDataFrame | None 
         units = None
 
     if areas is not None and hasattr(frame, "geometry") and frame.geometry.name in frame.columns:
-        keys = _area_keys(frame, areas)
+        g_codes, g_names = _area_codes(frame, areas)
         all_groups = list(areas["name"].astype(str))
     else:
         if by not in frame.columns:
             raise QueryError(f"cannot group by {by!r}: no such column")
-        keys = frame[by].fillna("").astype(str)
+        g_codes, g_names = pd.factorize(frame[by].fillna("").astype(str))
         all_groups = list(areas["name"].astype(str)) if areas is not None and "name" in areas else []
-
-    data = pd.DataFrame({by: keys, "unit": units if units is not None else "", "v": values})
-    data = data.loc[data["v"].notna() & (data[by] != "")]
-    grouped = data.groupby([by, "unit"], sort=True)["v"]
-    result = grouped.agg(["count", "sum", "mean", "min", "max"]).reset_index()
-    result = result.rename(columns={"count": "n"})
-    result["value"] = result["n"].astype(float) if stat == "count" else result[stat]
-    result = result[[by, "unit", "n", "value"]]
+    result = _group(g_codes, np.asarray(g_names, dtype=object), units, values, by=by, stat=stat)
     missing = [g for g in dict.fromkeys(all_groups) if g not in set(result[by])]
     if missing:
         filler = pd.DataFrame({by: missing, "unit": result["unit"].iloc[0] if len(result) else "",
@@ -294,19 +364,56 @@ def aggregate(features_or_metrics: pd.DataFrame, areas: gpd.GeoDataFrame | None 
                               na_position="last").reset_index(drop=True)
 
 
-def _area_keys(frame, areas) -> Any:
-    import geopandas as gpd
+def _group(g_codes, g_names, units, values, *, by: str, stat: str):
+    """count/sum/mean/min/max of ``values`` per (group, unit), grouped on integer codes (the
+    same pandas reductions, in the same row order, as grouping on the names), sorted by
+    (group, unit) name."""
+    import numpy as np
     import pandas as pd
 
-    valid = frame.geometry.notna() & ~frame.geometry.is_empty
-    points = gpd.GeoDataFrame(geometry=frame.geometry.loc[valid].representative_point(), crs=frame.crs)
-    polys = areas.loc[areas.geom_type.isin(["Polygon", "MultiPolygon"]), ["name", "geometry"]]
+    u_codes, u_names = pd.factorize(units if units is not None else np.full(len(values), "", dtype=object))
+    u_names = np.asarray(u_names, dtype=object)
+    v = values.to_numpy(dtype="float64", na_value=np.nan)
+    g_codes = np.asarray(g_codes)
+    named = np.zeros(len(g_codes), dtype=bool)
+    if len(g_names):
+        named[g_codes >= 0] = (g_names != "")[g_codes[g_codes >= 0]]
+    keep = named & ~np.isnan(v)
+    data = pd.DataFrame({"g": g_codes[keep], "u": np.asarray(u_codes)[keep], "v": v[keep]})
+    result = data.groupby(["g", "u"], sort=False)["v"].agg(["count", "sum", "mean", "min", "max"]).reset_index()
+    result.insert(0, by, g_names[result["g"].to_numpy()] if len(result) else pd.Series(dtype=object))
+    result.insert(1, "unit", u_names[result["u"].to_numpy()] if len(result) else pd.Series(dtype=object))
+    result = result.drop(columns=["g", "u"]).rename(columns={"count": "n"})
+    result = result.sort_values([by, "unit"], kind="stable").reset_index(drop=True)
+    result["value"] = result["n"].astype(float) if stat == "count" else result[stat]
+    return result[[by, "unit", "n", "value"]]
+
+
+def _area_codes(frame, areas):
+    """(code per row, names): the smallest area covering each row's representative point
+    (code -1 outside every area)."""
+    import numpy as np
+    import pandas as pd
+
+    if frame.crs is None:
+        raise QueryError("features carry no CRS; expected WGS-84 (EPSG:4326)")
+    polys = areas.loc[areas.geom_type.isin(["Polygon", "MultiPolygon"]), ["name", areas.geometry.name]]
     polys = polys.to_crs(frame.crs).reset_index(drop=True)
-    polys["_area"] = polys.geometry.to_crs(METRIC_CRS).area
-    joined = gpd.sjoin(points, polys, predicate="covered_by", how="left")
-    # a point in nested areas goes to the smallest one
-    joined = joined.sort_values("_area", kind="stable")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    keys = pd.Series("", index=frame.index, dtype=object)
-    keys.loc[joined.index] = joined["name"].fillna("").astype(str)
-    return keys
+    area_m = polys.geometry.to_crs(METRIC_CRS).area.to_numpy()
+    name_codes, names = pd.factorize(polys["name"].fillna("").astype(str))
+    values = frame.geometry.values
+    if query_index.is_wgs84(frame):
+        xy = query_index.index(frame).xy(values)
+    else:
+        xy = query_index.representative_xy(values)
+
+    def points():
+        ok = query_index.located(np.asarray(values))
+        pts = np.full(len(values), None, dtype=object)
+        pts[ok] = query_index.representative_points(np.asarray(values)[ok])
+        return pts
+
+    codes = query_index.area_codes(xy, points, polys.geometry.values, area_m)
+    named = np.where(codes >= 0, np.asarray(name_codes)[np.maximum(codes, 0)], -1) if len(polys) \
+        else np.full(len(frame), -1)
+    return named, np.asarray(names, dtype=object)

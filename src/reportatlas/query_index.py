@@ -1,0 +1,162 @@
+"""The spatial index behind :mod:`reportatlas.query`: built once per frame, reused by every call.
+
+``index(features)`` returns a :class:`SpatialIndex` for a WGS-84 GeoDataFrame and keeps it
+while the frame's geometry array lives: the next query on the same frame finds it again.
+It holds geopandas' own STRtree (``features.sindex``, on the geometries in degrees) and, once
+asked for, the (lon, lat) of every row's representative point.  When the geometries change
+(geopandas then drops its tree) the index is rebuilt.
+
+The queries only use it to *skip* rows that cannot qualify; every answer is still measured
+exactly on the rows kept, so the results are those of the full computation:
+
+- a row whose distance in EPSG:4547 is at most ``d`` metres has its bounding box within the
+  target's box grown by ``d·1.02 + 100 m``: EPSG:4547 (transverse Mercator, scale factor ≥ 1)
+  never makes a distance shorter than on the ground, a degree of latitude is at least
+  110,574 m, and a degree of longitude at least 110,574·cos(φ) m at latitude φ (taken at the
+  box's edge farthest from the equator); the 2 % and 100 m are a margin on top.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+
+M_PER_DEG_LAT_MIN = 110_574.0
+GROW_FACTOR = 1.02
+GROW_SLACK_M = 100.0
+FEW_AREAS = 64  # up to this many areas, points are placed by one vectorised test per area
+
+_CACHE: dict[int, tuple[weakref.ref, "SpatialIndex"]] = {}
+
+
+def is_wgs84(features) -> bool:
+    crs = features.crs
+    return crs is not None and crs.to_epsg() == 4326
+
+
+class SpatialIndex:
+    """Prepared look-ups for one GeoDataFrame in WGS-84 (see the module docstring)."""
+
+    def __init__(self, features):
+        self.tree = features.sindex      # geopandas builds it once and keeps it on the array
+        self.size = len(features)
+        self._xy = None
+
+    def grown_box(self, target, reach_m: float):
+        """The target's bounding box grown by ``reach_m`` metres (conservatively, in degrees)."""
+        minx, miny, maxx, maxy = target.bounds
+        slack = reach_m * GROW_FACTOR + GROW_SLACK_M
+        dlat = slack / M_PER_DEG_LAT_MIN
+        widest = min(max(abs(miny), abs(maxy)) + dlat, 89.0)
+        dlon = slack / (M_PER_DEG_LAT_MIN * math.cos(math.radians(widest)))
+        return minx - dlon, miny - dlat, maxx + dlon, maxy + dlat
+
+    def within_reach(self, target, reach_m: float):
+        """Positions (ascending) of the located rows that may lie within ``reach_m`` of ``target``."""
+        import numpy as np
+        import shapely
+
+        found = self.tree.query(shapely.box(*self.grown_box(target, reach_m)))
+        return np.sort(found)
+
+    def overlapping(self, geom):
+        """Positions (ascending) of the located rows whose bounding box meets ``geom``'s."""
+        import numpy as np
+
+        return np.sort(self.tree.query(geom))
+
+    def xy(self, values):
+        """(x, y) arrays: every row's representative point (the point itself for points), NaN
+        for rows without geometry.  Computed once."""
+        if self._xy is None:
+            self._xy = representative_xy(values)
+        return self._xy
+
+
+def index(features) -> SpatialIndex:
+    """The :class:`SpatialIndex` of ``features`` (a GeoDataFrame in EPSG:4326), built on first
+    use and reused while the frame's geometries stay the same."""
+    array = features.geometry.values
+    key = id(array)
+    entry = _CACHE.get(key)
+    if entry is not None and entry[0]() is array and entry[1].size == len(features) \
+            and array.sindex is entry[1].tree:
+        return entry[1]
+    built = SpatialIndex(features)
+
+    def forget(ref, key=key):
+        if _CACHE.get(key, (None,))[0] is ref:
+            del _CACHE[key]
+
+    _CACHE[key] = (weakref.ref(array, forget), built)
+    return built
+
+
+def located(values):
+    """Boolean array: the geometry is present and not empty."""
+    import shapely
+
+    return ~(shapely.is_missing(values) | shapely.is_empty(values))
+
+
+def representative_points(values):
+    """A point on each geometry; points stay as they are (no copy)."""
+    import shapely
+
+    if (shapely.get_type_id(values) == 0).all():
+        return values
+    return shapely.point_on_surface(values)
+
+
+def representative_xy(values):
+    import numpy as np
+    import shapely
+
+    values = np.asarray(values)
+    ok = located(values)
+    x = np.full(len(values), np.nan)
+    y = np.full(len(values), np.nan)
+    if ok.any():
+        coords = shapely.get_coordinates(representative_points(values[ok]))
+        x[ok], y[ok] = coords[:, 0], coords[:, 1]
+    return x, y
+
+
+def area_codes(xy, points, polys, area_m):
+    """For every row, the position in ``polys`` of the smallest polygon covering its
+    representative point (-1 if none); equal areas: the earlier polygon.
+
+    ``xy`` are the points' coordinates (NaN for none), ``points`` a callable giving the
+    point geometries (only needed with many polygons)."""
+    import numpy as np
+    import shapely
+
+    x, y = xy
+    codes = np.full(len(x), -1, dtype=np.int64)
+    order = np.argsort(np.asarray(area_m, dtype=float), kind="stable")
+    geoms = np.asarray(polys)
+    if not len(geoms) or not len(x):
+        return codes
+    if len(geoms) <= FEW_AREAS:
+        free = ~np.isnan(x)
+        for i in order:
+            poly = geoms[i]
+            if poly is None or poly.is_empty:
+                continue
+            minx, miny, maxx, maxy = poly.bounds
+            cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+            if not len(cand):
+                continue
+            shapely.prepare(poly)
+            # a point intersects a polygon exactly when the polygon covers it
+            hit = cand[shapely.intersects_xy(poly, x[cand], y[cand])]
+            codes[hit] = i
+            free[hit] = False
+        return codes
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    pts, poly_i = shapely.STRtree(geoms).query(points(), predicate="covered_by")
+    best = np.lexsort((rank[poly_i], pts))
+    pts, poly_i = pts[best], poly_i[best]
+    first = np.r_[True, pts[1:] != pts[:-1]] if len(pts) else np.zeros(0, dtype=bool)
+    codes[pts[first]] = poly_i[first]
+    return codes
