@@ -227,13 +227,15 @@ _SERIES = re.compile(r"\d+号楼|[A-Z]\d+地块|其中")
 def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence: tuple[int, int],
              num_start: int, num_end: int, fallback: tuple[str, str],
              prev: tuple | None = None, qty_starts: Sequence[int] = (),
-             qty_subjects: Sequence[str] = ()) -> tuple[str, str, int]:
+             qty_subjects: Sequence[str] = (), starts: Sequence[int] | None = None) -> tuple[str, str, int]:
     """(subject, subject_type, where the label may start).
 
     ``prev`` is ``(end, subject, subject_type, clause_start, from_place)`` of the previous
-    quantity of the same sentence, or None.
+    quantity of the same sentence, or None.  ``starts`` are the places' starts (computed
+    when not given).
     """
-    starts = [p.start for p in places]
+    if starts is None:
+        starts = [p.start for p in places]
     # "总投资约50亿元的…园区芝麻街产业园": a quantity modifying the place named after it
     m = re.match(r"[^，。；、,;]{0,14}?的", text[num_end:clause[1]])
     if m:
@@ -372,6 +374,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     clauses = _spans(text, CLAUSE_END)
     clause_starts = [s for s, _ in clauses]
     plist = _norm_places(report, places)
+    pstarts = [p.start for p in plist]
     arts = sorted(articles, key=lambda a: a.start)
     art_starts = [a.start for a in arts]
     periods = [(m.start(), m.end(), m.group(0)) for m in PERIOD_RE.finditer(text)]
@@ -383,6 +386,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     qty_starts = [f[0] for f in found]
 
     out: list[Metric] = []
+    subjects: list[str] = []       # out[i].subject, kept in step
     last_end: int | None = None
     last_sentence = last_clause = -1
     last_from_place = False
@@ -400,7 +404,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if out and last_end is not None and last_sentence == sentence[0]:
             prev = (last_end, out[-1].subject, out[-1].subject_type, last_clause, last_from_place)
         subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback, prev,
-                                              qty_starts, [m.subject for m in out])
+                                              qty_starts, subjects, pstarts)
         # labels start after the previous quantity in the same clause
         # (and after a period written before it: "1至5月份已完成财税…")
         in_sentence = [p for p in periods[bisect.bisect_left(period_starts, sentence[0]):
@@ -420,6 +424,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
                           raw=text[a:b], qualifier=q.qualifier, period=period,
                           start=oa, end=ob, sentence=text[sentence[0]:sentence[1]].strip(),
                           high=q.high))
+        subjects.append(subject)
         last_end, last_sentence, last_clause = b, sentence[0], clause[0]
         last_from_place = (subject, stype) != fallback
     return out

@@ -360,16 +360,38 @@ _VERBISH = ("v", "vn", "vd", "d", "p", "c", "ad", "t")
 _NOUNISH = ("n", "ns", "nr", "nz", "nt", "j", "m", "x", "eng", "f", "s", "a", "b", "l", "i")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1)
+def _verb_automaton():
+    """Verbs, adverbs, prepositions … of two or more characters in jieba's dictionary, or
+    None without jieba.  Read from the dictionary file (fast) so that the POS tagger, whose
+    set-up takes seconds, runs only on stems that hold such a word."""
+    try:
+        import jieba
+    except ImportError:  # pragma: no cover - jieba is a dependency; keep working without it
+        return None
+    from pathlib import Path
+    auto = ahocorasick.Automaton()
+    with open(Path(jieba.__file__).with_name("dict.txt"), encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            word, tag = parts[0], parts[-1]
+            if len(parts) == 3 and len(word) >= 2 and tag.startswith(_VERBISH):
+                auto.add_word(word, len(word))
+    auto.make_automaton()
+    return auto
+
+
+@lru_cache(maxsize=16384)
 def _verb_cut(stem: str) -> int:
     """Characters of ``stem`` to drop: everything up to the last verb or adverb (by jieba's
     dictionary) that is followed by a noun of two or more characters, as in 督导检查华庭 → 华庭.
-    Words the lists in :mod:`placewords` miss are caught here."""
-    try:
-        import jieba
-        import jieba.posseg as pseg
-    except ImportError:  # pragma: no cover - jieba is a dependency; keep working without it
+    Words the lists in :mod:`placewords` miss are caught here.  The tagger runs only when a
+    dictionary verb of two or more characters ends at least two characters before the end."""
+    verbs = _verb_automaton()
+    if verbs is None or not any(end + 1 <= len(stem) - 2 for end, _n in verbs.iter(stem)):
         return 0
+    import jieba
+    import jieba.posseg as pseg
     jieba.setLogLevel(60)
     tokens = [(w, f) for w, f in pseg.cut(stem)]
     pos = 0
