@@ -9,6 +9,7 @@ without 站 (须水 ↔ 须水站), a road with or without its 路/大道/大街
 from __future__ import annotations
 
 import difflib
+import functools
 import heapq
 import re
 import unicodedata
@@ -38,7 +39,13 @@ ADMIN_SUFFIX = re.compile(r"(?:街道|镇|乡)$")
 
 def normalize(text: str) -> str:
     """The primary lookup key of a name: NFKC, no spaces, folded administrative suffixes."""
-    key = unicodedata.normalize("NFKC", str(text))
+    if type(text) is str:  # the same names come back many times (index build, queries)
+        return _normalize_str(text)
+    return _normalize(str(text))
+
+
+def _normalize(text: str) -> str:
+    key = unicodedata.normalize("NFKC", text)
     key = _DROP.sub("", key).lower().replace("—", "-").replace("–", "-")
     for long, short in _SUFFIXES:
         if key.endswith(long) and len(key) > len(long):
@@ -47,6 +54,9 @@ def normalize(text: str) -> str:
     if key.endswith("办事处") and len(key) > 3:
         key = key[:-3] + "街道"
     return key
+
+
+_normalize_str = functools.lru_cache(maxsize=1 << 16)(_normalize)
 
 
 def without_brackets(key: str) -> str:
@@ -128,8 +138,8 @@ class NameIndex:
         index._display = display
         index._display_keys = [normalize(n) for n in display]
         chars: dict[str, set[int]] = defaultdict(set)
-        for i, name in enumerate(display):
-            for ch in set(normalize(name)):
+        for i, key in enumerate(index._display_keys):
+            for ch in set(key):
                 chars[ch].add(i)
         index._chars = dict(chars)
         return index
