@@ -164,3 +164,43 @@ def test_format_value(value, unit, text):
 def test_slug_keeps_chinese_and_drops_path_characters():
     assert render.slug("三官庙街道") == "三官庙街道"
     assert "/" not in render.slug("../a/b") and render.slug("../a/b")
+
+
+def _without_ids(text: str) -> str:
+    return re.sub(r"([a-z_]+)_[0-9a-f]{32}", r"\1_X", text)
+
+
+def test_page_from_the_cached_skeleton_equals_a_fresh_folium_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    data = {"title": "须水街道 · <b>x</b>", "layers": [], "note": "</script><img src=x>"}
+    bounds = (113.50, 34.74, 113.58, 34.80)
+    fresh = render._page_html(data, bounds, title="须水街道 <地图>")   # renders, fills the cache
+    assert len(list((tmp_path / "cache").glob("mappage-*.html"))) == 1
+    cached = render._page_html(data, bounds, title="须水街道 <地图>")  # from the cache file
+    assert _without_ids(cached) == _without_ids(fresh)
+    # …and both equal folium's own page with these values, assets inlined
+    direct = inline_assets(render._folium_page(render._script_json(data), render._center(bounds),
+                                               title_html="须水街道 &lt;地图&gt;"))
+    assert _without_ids(direct) == _without_ids(fresh)
+    assert "<title>须水街道 &lt;地图&gt;</title>" in fresh and "<img src=x>" not in fresh
+    assert f"center: {json.dumps([(34.74 + 34.80) / 2, (113.50 + 113.58) / 2])}," in fresh
+
+
+def test_a_tampered_cached_skeleton_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    render._page_html({}, (113.5, 34.7, 113.6, 34.8), title="t")
+    (cached,) = (tmp_path / "cache").glob("mappage-*.html")
+    cached.write_text(cached.read_text(encoding="utf-8").replace(
+        "<head>", '<head><script src="https://cdn.example.org/evil.js"></script>', 1), encoding="utf-8")
+    page = render._page_html({}, (113.5, 34.7, 113.6, 34.8), title="t")
+    check_offline(page)
+    assert "evil.js" not in page
+
+
+def test_no_cache_folder_means_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTATLAS_CACHE_DIR", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    page = render._page_html({"layers": []}, (113.5, 34.7, 113.6, 34.8), title="t")
+    assert "ReportAtlas.init(" in page
+    assert list(tmp_path.iterdir()) == []

@@ -28,7 +28,7 @@ from typing import Any
 from . import paths
 from .errors import InputFileNotFound, InputError
 from .precision import APPROXIMATE, PRECISION_LABELS_ZH
-from .render_assets import RenderError, inline_assets, own_asset
+from .render_assets import RenderError, check_offline, inline_assets, own_asset
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTR = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
@@ -474,10 +474,13 @@ def _center_json(center: tuple[float, float]) -> str:
 class _Skeleton:
     """The page without its title, centre and data: rendered by folium and made
     self-contained ONCE, then filled in for every page (the same page folium would write,
-    without compiling ~20 templates and inlining 0.4 MB of assets per page)."""
+    without compiling ~20 templates and inlining 0.4 MB of assets per page).  The filled-in
+    skeleton is also kept in the disk cache (:mod:`reportatlas.diskcache`), keyed by the
+    versions of folium and its assets and by the text of our renderer, so a build need not
+    import folium at all."""
 
-    def __init__(self) -> None:
-        page = inline_assets(_folium_page(_DATA_MARK, _CENTER_MARK, title_html=_TITLE_MARK))
+    def __init__(self, page: str | None = None) -> None:
+        page = page if page is not None else _skeleton_page()
         center = _center_json(_CENTER_MARK)
         for mark in (_TITLE_MARK, _DATA_MARK, center):
             if page.count(mark) != 1:  # pragma: no cover - a folium upgrade changed its output
@@ -488,6 +491,48 @@ class _Skeleton:
     def fill(self, payload_json: str, center: tuple[float, float], *, title: str) -> str:
         values = {_TITLE_MARK: html.escape(title), _DATA_MARK: payload_json, self.center: _center_json(center)}
         return "".join(values.get(part, part) if i % 2 else part for i, part in enumerate(self.parts))
+
+
+def _render_skeleton() -> str:
+    return inline_assets(_folium_page(_DATA_MARK, _CENTER_MARK, title_html=_TITLE_MARK))
+
+
+def _skeleton_key() -> str:
+    """Everything the skeleton is made from: library versions, our renderer and assets."""
+    from importlib import metadata
+
+    from . import diskcache, render_assets
+
+    versions = []
+    for dist in ("folium", "folium-offline", "branca", "jinja2"):
+        try:
+            versions.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{dist} ?")
+    sources = [Path(__file__).read_bytes(), Path(render_assets.__file__).read_bytes(),
+               own_asset("atlas.js"), own_asset("atlas.css")]
+    return diskcache.key("map skeleton 1", *versions, *sources)
+
+
+def _skeleton_page() -> str:
+    from . import diskcache
+
+    try:
+        cache_file = diskcache.path_for("mappage", _skeleton_key(), ".html")
+    except OSError:  # pragma: no cover - our own files unreadable: no cache
+        cache_file = None
+    data = diskcache.read(cache_file)
+    if data is not None:
+        try:
+            page = data.decode("utf-8")
+            check_offline(page)
+            _Skeleton(page)
+            return page
+        except (UnicodeDecodeError, RenderError):  # broken or tampered with: render again
+            pass
+    page = _render_skeleton()
+    diskcache.write(cache_file, page.encode("utf-8"))
+    return page
 
 
 def _center(bounds) -> tuple[float, float]:

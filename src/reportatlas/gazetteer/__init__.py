@@ -95,15 +95,10 @@ CACHE_KEEP = 4
 
 
 def cache_dir() -> Path | None:
-    """Where the parsed gazetteer is cached (``REPORTATLAS_CACHE_DIR``; empty = no cache;
-    default ``$XDG_CACHE_HOME/reportatlas`` or ``~/.cache/reportatlas``)."""
-    import os
+    """Where the parsed gazetteer is cached (see :mod:`reportatlas.diskcache`)."""
+    from ..diskcache import cache_dir as folder
 
-    configured = os.environ.get("REPORTATLAS_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "reportatlas"
+    return folder()
 
 
 def _features(blob: bytes, path: Path) -> list[dict]:
@@ -129,64 +124,38 @@ def _parse(blobs: list[bytes], files: list[Path]):
     return gdf.sort_values("id", kind="stable").reset_index(drop=True)
 
 
-def _cached_entries(paths_: list[Path]):
+def _cached_entries(files: list[Path]):
     """Parse the GeoJSON files, or reuse the pickled frame cached for exactly these bytes.
 
-    The GeoJSON stays the source of truth: the cache is keyed by a SHA-256 of the files'
-    bytes (and CACHE_FORMAT), lives outside the repository, is written to a temporary
-    name and renamed, and any problem with it just means parsing the GeoJSON again."""
-    import hashlib
-    import os
+    The GeoJSON stays the source of truth: the cache (:mod:`reportatlas.diskcache`, outside
+    the repository) is keyed by a SHA-256 of the files' bytes and CACHE_FORMAT, and any
+    problem with it just means parsing the GeoJSON again (0.3 s instead of 0.02 s)."""
     import pickle
-    import tempfile
+
+    from .. import diskcache
+    from ..errors import InputError
 
     blobs = []
-    for path in paths_:
+    for path in files:
         try:
             blobs.append(path.read_bytes())
         except OSError as exc:
-            from ..errors import InputError
-
             raise InputError(f"gazetteer file {str(path)!r} is unreadable ({exc}); rebuild it with "
                              "'reportatlas gazetteer build'") from None
-    digest = hashlib.sha256(f"format {CACHE_FORMAT}\n".encode())
-    for blob in blobs:
-        digest.update(hashlib.sha256(blob).digest())
-    key = digest.hexdigest()
-    folder = cache_dir()
-    cache_file = folder / f"gazetteer-{key[:32]}.pickle" if folder is not None else None
-    if cache_file is not None and cache_file.is_file():
+    key = diskcache.key(f"gazetteer format {CACHE_FORMAT}", *blobs)
+    cache_file = diskcache.path_for("gazetteer", key, ".pickle")
+    data = diskcache.read(cache_file)
+    if data is not None:
         try:
-            with open(cache_file, "rb") as fh:
-                stored_key, entries = pickle.load(fh)
+            stored_key, entries = pickle.loads(data)
             if stored_key == key:
-                os.utime(cache_file)  # recently used: kept by _prune
                 return entries
         except Exception:  # a stale or broken cache file: parse the GeoJSON
             pass
-    entries = _parse(blobs, paths_)
-    if cache_file is not None:
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".gazetteer-", suffix=".tmp", dir=folder)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump((key, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, cache_file)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            _prune(folder)
-        except OSError:  # a read-only home: no cache, same result
-            pass
+    entries = _parse(blobs, files)
+    diskcache.write(cache_file, pickle.dumps((key, entries), protocol=pickle.HIGHEST_PROTOCOL),
+                    keep=CACHE_KEEP)
     return entries
-
-
-def _prune(folder: Path, keep: int = CACHE_KEEP) -> None:
-    """Keep only the ``keep`` most recently used cached gazetteers."""
-    files = sorted(folder.glob("gazetteer-*.pickle"), key=lambda f: f.stat().st_mtime, reverse=True)
-    for old in files[keep:]:
-        old.unlink(missing_ok=True)
 
 
 @functools.lru_cache(maxsize=4)
