@@ -126,12 +126,15 @@ def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
                         "(binary or another encoding?); save the report as UTF-8")
 
 
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\ue000-\uf8ff\ufffd]")
+
+
 def _looks_like_text(text: str) -> bool:
+    """Fewer than 1 % control characters (other than line breaks and tabs), private-use
+    characters or replacement characters."""
     if not text:
         return False
-    bad = sum(1 for c in text if (ord(c) < 32 and c not in "\n\r\t\f") or 0xE000 <= ord(c) <= 0xF8FF
-              or c == "\ufffd")
-    return bad / len(text) < 0.01
+    return len(_BAD_CHARS.findall(text)) / len(text) < 0.01
 
 
 # --------------------------------------------------------------------------- normalising
@@ -149,35 +152,54 @@ def _is_cjk(ch: str) -> bool:
     return bool(ch) and "\u3400" <= ch <= "\u9fff"
 
 
+_FOLD_TABLE = {o: o - 0xFEE0 for o in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_SPECIAL = re.compile("[ \r\u3000]")
+
+
 def normalize(text: str) -> tuple[str, list[int]]:
-    """Normalised text and, for each of its characters, the index in ``text``."""
-    out: list[str] = []
-    idx: list[int] = []
+    """Normalised text and, for each of its characters, the index in ``text``.
+
+    Characters are folded all at once (``str.translate``); only spaces, carriage returns
+    and column breaks are looked at one by one, the stretches between them are copied."""
     lines = _line_spans(text)
     # which line breaks are column breaks (to be removed)
     joins = _column_breaks(text, lines)
-    i, n = 0, len(text)
+    folded = text.translate(_FOLD_TABLE)
+    specials = sorted({m.start() for m in _SPECIAL.finditer(text)} | set(joins))
+    specials.append(len(text))
+    out: list[str] = []
+    idx: list[int] = []
+    prev = ""
+    i, n, si = 0, len(text), 0
     while i < n:
+        while specials[si] < i:
+            si += 1
+        k = specials[si]
+        if k > i:                      # an ordinary stretch: copied as it is
+            out.append(folded[i:k])
+            idx.extend(range(i, k))
+            prev = folded[k - 1]
+            i = k
+            continue
         if i in joins:
             i = joins[i]
             continue
-        ch = text[i]
-        if ch == "\r":
+        if text[i] == "\r":
             i += 1
             continue
-        f = _fold(ch)
+        f = folded[i]
         if f == " ":
             # drop spaces between a CJK character and a digit (e.g. "对 186户", "在 2017年")
             j = i
-            while j < n and _fold(text[j]) == " ":
+            while j < n and folded[j] == " ":
                 j += 1
-            prev = out[-1] if out else ""
-            nxt = _fold(text[j]) if j < n else ""
+            nxt = folded[j] if j < n else ""
             if (_is_cjk(prev) and nxt.isdigit()) or (prev.isdigit() and _is_cjk(nxt)):
                 i = j
                 continue
         out.append(f)
         idx.append(i)
+        prev = f
         i += 1
     return "".join(out), idx
 

@@ -97,6 +97,15 @@ class PlaceFinder:
         for district, sds in hierarchy().items():
             for sd in sds:
                 self.subdistricts[sd] = district
+        self._cut_cache: dict[tuple, int | None] = {}
+        # 街道 abbreviations (中西 for 中原西路街道), all in one regex
+        self._abbrs: dict[str, set[str]] = {}
+        for sd in self.subdistricts:
+            stem = sd[:-2] if sd.endswith("街道") else ""
+            if len(stem) == 4:
+                self._abbrs.setdefault(stem[0] + stem[2], set()).add(sd)
+        self._abbr_re = re.compile(r"(?<=[在到于从])(?:" + "|".join(map(re.escape, sorted(self._abbrs)))
+                                   + r")(?![路街区])") if self._abbrs else None
         self.automaton = ahocorasick.Automaton()
         for surface, value in self.known.items():
             self.automaton.add_word(surface, (surface, *value))
@@ -110,6 +119,7 @@ class PlaceFinder:
         chosen = _resolve(cands)
         chosen = self._short_forms(text, chosen, report, articles)
         out = []
+        bounds = [m.start() for m in _SENTENCE_END.finditer(text)]
         for c in chosen:
             oa, ob = report.to_original(c.start, c.end)
             art = article_at(articles, oa)
@@ -117,7 +127,7 @@ class PlaceFinder:
                 report=report.name, article=art.subdistrict if art else "",
                 district=art.district if art else "", mention=text[c.start:c.end],
                 name=c.name, place_type=c.place_type, start=oa, end=ob,
-                sentence=_sentence(text, c.start, c.end), known=c.known))
+                sentence=_sentence(text, c.start, c.end, bounds), known=c.known))
         return out
 
     # ------------------------------------------------------------------ known names
@@ -186,7 +196,17 @@ class PlaceFinder:
         i = limit
         if i >= suffix_start:
             return None
-        stem = text[i:suffix_start]
+        key = (text[i:suffix_start], max_stem, suffix, ptype)
+        cut = self._cut_cache.get(key, -1)
+        if cut == -1:
+            if len(self._cut_cache) > 200_000:
+                self._cut_cache.clear()
+            cut = self._cut_cache[key] = self._stem_cut(*key)
+        return None if cut is None else i + cut
+
+    def _stem_cut(self, stem: str, max_stem: int, suffix: str, ptype: str) -> int | None:
+        """Characters to drop from the left of ``stem`` (None: no name); depends on the
+        stem alone, so it is cached per finder."""
         n = len(stem)
         cut = 0
         # known names inside the stem: a district or 街道 named inside the stem is a mention
@@ -228,7 +248,7 @@ class PlaceFinder:
         if n - cut > 3:
             cut += _verb_cut(stem[cut:])
         cut = max(cut, n - max_stem)
-        return i + cut if cut < n else None
+        return cut if cut < n else None
 
     # ------------------------------------------------------------------ lists
     def _lists(self, text: str) -> list[_Cand]:
@@ -300,14 +320,16 @@ class PlaceFinder:
                     c.name = pm.group(1) + c.name
                     break
         # a shorter form of a name given in full before: 三厂家属院 after 郑棉三厂家属院
-        for i, c in enumerate(chosen):
-            if c.known or c.priority == 3:
-                continue
-            for prev in reversed(chosen[:i]):
-                if prev.place_type == c.place_type and prev.name != c.name and prev.name.endswith(c.name) \
-                        and len(c.name) >= 3:
-                    c.name = prev.name
-                    break
+        # (names seen so far, by type and by each of their endings of 3+ characters)
+        endings: dict[tuple[str, str], list[str]] = {}
+        for c in chosen:
+            if not (c.known or c.priority == 3) and len(c.name) >= 3:
+                for full in reversed(endings.get((c.place_type, c.name), ())):
+                    if full != c.name:
+                        c.name = full
+                        break
+            for k in range(len(c.name) - 2):
+                endings.setdefault((c.place_type, c.name[k:]), []).append(c.name)
         # bare 北部片区 after the zone it belongs to: CCD北部片区
         taken = [(c.start, c.end) for c in chosen]
         zones = [c for c in chosen if c.place_type == "zone" and c.name.startswith(("CCD", "郑州中央文化区"))]
@@ -331,19 +353,14 @@ class PlaceFinder:
                     extra.append(_Cand(m.start(), m.end(), c.name, c.place_type, 2))
                     taken.append(m.span())
         # 街道 abbreviations after a preposition: 在中西扬帆 → 中原西路街道
-        for sd in self.subdistricts:
-            stem = sd[:-2] if sd.endswith("街道") else ""
-            if len(stem) != 4:
+        for m in self._abbr_re.finditer(text) if self._abbr_re else ():
+            oa, _ = report.to_original(m.start(), m.end())
+            art = article_at(articles, oa)
+            if art is None or art.subdistrict not in self._abbrs[m.group()]:
                 continue
-            abbr = stem[0] + stem[2]
-            for m in re.finditer(r"(?<=[在到于从])" + abbr + r"(?![路街区])", text):
-                oa, _ = report.to_original(m.start(), m.end())
-                art = article_at(articles, oa)
-                if art is None or art.subdistrict != sd:
-                    continue
-                if any(a < m.end() and m.start() < b for a, b in taken):
-                    continue
-                extra.append(_Cand(m.start(), m.end(), sd, "subdistrict", 2, True))
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            extra.append(_Cand(m.start(), m.end(), art.subdistrict, "subdistrict", 2, True))
         return sorted(chosen + extra, key=lambda c: (c.start, c.end))
 
 
@@ -417,6 +434,7 @@ def _trim_left(stem: str) -> int:
     return cut
 
 
+@lru_cache(maxsize=65536)
 def _good_stem(stem: str, suffix: str) -> bool:
     if not stem or stem in GENERIC_STEMS or stem + suffix in GENERIC_NAMES:
         return False
@@ -519,8 +537,16 @@ def _resolve(cands: list[_Cand]) -> list[_Cand]:
     return sorted(chosen, key=lambda c: (c.start, c.end))
 
 
-def _sentence(text: str, a: int, b: int) -> str:
-    s = max(text.rfind(ch, 0, a) for ch in "。！？!?\n") + 1
-    ends = [k for k in (text.find(ch, b) for ch in "。！？!?\n") if k >= 0]
-    e = min(ends) + 1 if ends else len(text)
+_SENTENCE_END = re.compile("[。！？!?\n]")
+
+
+def _sentence(text: str, a: int, b: int, bounds: list[int] | None = None) -> str:
+    """The sentence around ``text[a:b]``; ``bounds`` are the positions of the sentence ends
+    in ``text`` (found when not given)."""
+    if bounds is None:
+        bounds = [m.start() for m in _SENTENCE_END.finditer(text)]
+    j = bisect.bisect_left(bounds, a)
+    s = bounds[j - 1] + 1 if j else 0
+    k = bisect.bisect_left(bounds, b)
+    e = bounds[k] + 1 if k < len(bounds) else len(text)
     return text[s:e].strip()
