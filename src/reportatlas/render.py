@@ -15,6 +15,7 @@ travels as JSON data and is put into the page with ``textContent``.
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -143,6 +144,47 @@ def _clean(value):
     return value
 
 
+class _View:
+    """The rows of one layer drawn on one page: labels into the layer's full frame (no copy)."""
+
+    def __init__(self, full, index) -> None:
+        self.full, self.index, self.columns = full, index, full.columns
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+class _Selection:
+    """What each 街道 page draws, with the layers' geometry and 街道 columns read once: the
+    areas whose box meets the 街道's (buffered ~1 km) box, the features of the 街道 or
+    meeting it, and user-layer features within ~500 m of it."""
+
+    def __init__(self, frames: dict[str, Any]) -> None:
+        import numpy as np
+
+        self.frames = frames
+        self.geoms = {k: np.asarray(f.geometry.array) for k, f in frames.items()}
+        self.labels = {k: f.index.to_numpy() for k, f in frames.items()}
+        self.owner = {k: f["subdistrict"].to_numpy(dtype=object) for k, f in frames.items()
+                      if k != "areas" and "subdistrict" in f.columns}
+
+    def page(self, name: str, polygon) -> dict[str, "_View"]:
+        import shapely
+        from shapely.geometry import box
+
+        out = {}
+        for layer, frame in self.frames.items():
+            geoms = self.geoms[layer]
+            if layer == "areas":  # the 街道, its neighbours and its district, for context
+                mask = shapely.intersects(geoms, box(*polygon.buffer(0.01).bounds))
+            elif layer in self.owner:
+                mask = (self.owner[layer] == name) | shapely.intersects(geoms, polygon)
+            else:
+                mask = shapely.intersects(geoms, polygon.buffer(0.005))
+            out[layer] = _View(frame, self.labels[layer][mask])
+        return out
+
+
 class _Rows:
     """Each layer's rows as dicts and their drawn geometry, computed once for all pages."""
 
@@ -246,6 +288,18 @@ def _sentences(mentions) -> dict[str, list[list[str]]]:
 
 
 def _metric_rows(metrics_json) -> list[list[str]]:
+    value = _clean(metrics_json)
+    if isinstance(value, str):  # the same feature is on several pages: parse its metrics once
+        return list(_metric_rows_of(value))
+    return _parse_metric_rows(metrics_json)
+
+
+@functools.lru_cache(maxsize=4096)
+def _metric_rows_of(metrics_json: str) -> tuple[list[str], ...]:
+    return tuple(_parse_metric_rows(metrics_json))
+
+
+def _parse_metric_rows(metrics_json) -> list[list[str]]:
     try:
         items = json.loads(metrics_json) if _clean(metrics_json) else []
     except (TypeError, ValueError):
@@ -393,7 +447,8 @@ def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_ch
     return {
         "title": title,
         "layers": layers,
-        "choropleths": _choropleths(frames.get("areas"), area_ids, show_first=show_choropleth),
+        # the full areas frame: area_ids (the areas drawn on this page) select from it
+        "choropleths": _choropleths(_full(frames.get("areas")), area_ids, show_first=show_choropleth),
         "dict": {"kinds": kinds, "precision": lookups["p"].values, "sd": lookups["sd"].values,
                  "src": lookups["src"].values, "reports": lookups["r"].values, "txt": lookups["t"].values},
         "colors": colors,
@@ -408,6 +463,10 @@ def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_ch
         "attribution": DATA_ATTR,
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]] if bounds else None,
     }
+
+
+def _full(frame):
+    return frame.full if isinstance(frame, _View) else frame
 
 
 def _script_json(data: dict) -> str:
@@ -569,8 +628,6 @@ def _bounds(frames: dict, fallback) -> tuple[float, float, float, float]:
 
 def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> list[Path]:
     """Write the overview (index.html) and one map per 街道; returns the files written."""
-    from shapely.geometry import box
-
     atlas = load_atlas(atlas_path)
     out = Path(maps_dir) if maps_dir is not None else Path(atlas.meta.get("maps_dir") or paths.default_maps_dir())
     sentences = _sentences(atlas.mentions)
@@ -582,6 +639,7 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
         pages += [(f"{slug(str(r['name']))}.html", str(r["name"]), r["geometry"]) for r in subs.to_dict("records")]
     written = []
     cache = _Rows(atlas.frames)
+    select = _Selection(atlas.frames)
     skeleton = _Skeleton()
     for fname, name, polygon in pages:
         links = [[("← " if n == "全区总览" and fname != "index.html" else "") + n, f, f == fname]
@@ -597,14 +655,7 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
             bounds = _bounds(focus, (113.5, 34.7, 113.7, 34.8))
             title = "中原区 · 全区总览 (reportatlas)"
         else:
-            frames = {}
-            for layer, frame in atlas.frames.items():
-                if layer == "areas":  # the 街道, its neighbours and its district, for context
-                    frames[layer] = frame[frame.intersects(box(*polygon.buffer(0.01).bounds))]
-                elif "subdistrict" in frame.columns:
-                    frames[layer] = frame[(frame["subdistrict"] == name) | frame.intersects(polygon)]
-                else:
-                    frames[layer] = frame[frame.intersects(polygon.buffer(0.005))]
+            frames = select.page(name, polygon)
             bounds = tuple(polygon.bounds)
             title = f"{name} · reportatlas"
         payload = _payload(atlas, frames, title=title, links=links, bounds=bounds, cache=cache,
