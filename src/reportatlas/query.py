@@ -371,22 +371,27 @@ def _group(g_codes, g_names, units, values, *, by: str, stat: str):
     import numpy as np
     import pandas as pd
 
-    u_codes, u_names = pd.factorize(units if units is not None else np.full(len(values), "", dtype=object))
-    u_names = np.asarray(u_names, dtype=object)
+    if units is None:
+        u_codes, u_names = np.zeros(len(values), dtype=np.int64), np.array([""], dtype=object)
+    else:
+        u_codes, u_names = pd.factorize(units)
+        u_names = np.asarray(u_names, dtype=object)
     v = values.to_numpy(dtype="float64", na_value=np.nan)
     g_codes = np.asarray(g_codes)
     named = np.zeros(len(g_codes), dtype=bool)
     if len(g_names):
         named[g_codes >= 0] = (g_names != "")[g_codes[g_codes >= 0]]
     keep = named & ~np.isnan(v)
-    data = pd.DataFrame({"g": g_codes[keep], "u": np.asarray(u_codes)[keep], "v": v[keep]})
-    result = data.groupby(["g", "u"], sort=False)["v"].agg(["count", "sum", "mean", "min", "max"]).reset_index()
-    result.insert(0, by, g_names[result["g"].to_numpy()] if len(result) else pd.Series(dtype=object))
-    result.insert(1, "unit", u_names[result["u"].to_numpy()] if len(result) else pd.Series(dtype=object))
-    result = result.drop(columns=["g", "u"]).rename(columns={"count": "n"})
-    result = result.sort_values([by, "unit"], kind="stable").reset_index(drop=True)
-    result["value"] = result["n"].astype(float) if stat == "count" else result[stat]
-    return result[[by, "unit", "n", "value"]]
+    width = max(len(u_names), 1)
+    key = g_codes[keep].astype(np.int64) * width + np.asarray(u_codes)[keep]
+    stats = ["count"] if stat == "count" else ["count", stat]
+    result = pd.Series(v[keep]).groupby(key, sort=False).agg(stats)
+    key = result.index.to_numpy()
+    result = pd.DataFrame({by: g_names[key // width] if len(key) else np.array([], dtype=object),
+                           "unit": u_names[key % width] if len(key) else np.array([], dtype=object),
+                           "n": result["count"].to_numpy(),
+                           "value": (result["count"] if stat == "count" else result[stat]).to_numpy(dtype=float)})
+    return result.sort_values([by, "unit"], kind="stable").reset_index(drop=True)
 
 
 def _area_codes(frame, areas):
@@ -402,8 +407,12 @@ def _area_codes(frame, areas):
     area_m = polys.geometry.to_crs(METRIC_CRS).area.to_numpy()
     name_codes, names = pd.factorize(polys["name"].fillna("").astype(str))
     values = frame.geometry.values
+    in_box = None
     if query_index.is_wgs84(frame):
-        xy = query_index.index(frame).xy(values)
+        found = query_index.index(frame)
+        xy = found.xy(values)
+        if found.points_only(values):   # a point's box is the point: the tree finds the candidates
+            in_box = found.in_box
     else:
         xy = query_index.representative_xy(values)
 
@@ -413,7 +422,7 @@ def _area_codes(frame, areas):
         pts[ok] = query_index.representative_points(np.asarray(values)[ok])
         return pts
 
-    codes = query_index.area_codes(xy, points, polys.geometry.values, area_m)
+    codes = query_index.area_codes(xy, points, polys.geometry.values, area_m, in_box=in_box)
     named = np.where(codes >= 0, np.asarray(name_codes)[np.maximum(codes, 0)], -1) if len(polys) \
         else np.full(len(frame), -1)
     return named, np.asarray(names, dtype=object)

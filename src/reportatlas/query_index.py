@@ -40,6 +40,7 @@ class SpatialIndex:
         self.tree = features.sindex      # geopandas builds it once and keeps it on the array
         self.size = len(features)
         self._xy = None
+        self._points_only = None
 
     def grown_box(self, target, reach_m: float):
         """The target's bounding box grown by ``reach_m`` metres (conservatively, in degrees)."""
@@ -63,6 +64,22 @@ class SpatialIndex:
         import numpy as np
 
         return np.sort(self.tree.query(geom))
+
+    def in_box(self, bounds):
+        """Positions of the located rows whose bounding box meets ``bounds``."""
+        import shapely
+
+        return self.tree.query(shapely.box(*bounds))
+
+    def points_only(self, values) -> bool:
+        """True when every located row is a Point.  Computed once."""
+        if self._points_only is None:
+            import numpy as np
+            import shapely
+
+            kinds = shapely.get_type_id(np.asarray(values))
+            self._points_only = bool(((kinds == 0) | (kinds == -1)).all())
+        return self._points_only
 
     def xy(self, values):
         """(x, y) arrays: every row's representative point (the point itself for points), NaN
@@ -121,12 +138,13 @@ def representative_xy(values):
     return x, y
 
 
-def area_codes(xy, points, polys, area_m):
+def area_codes(xy, points, polys, area_m, *, in_box=None):
     """For every row, the position in ``polys`` of the smallest polygon covering its
     representative point (-1 if none); equal areas: the earlier polygon.
 
     ``xy`` are the points' coordinates (NaN for none), ``points`` a callable giving the
-    point geometries (only needed with many polygons)."""
+    point geometries (only needed with many polygons), ``in_box(bounds)`` optionally the
+    positions of the rows whose point may lie in ``bounds`` (e.g. from the STRtree)."""
     import numpy as np
     import shapely
 
@@ -143,7 +161,11 @@ def area_codes(xy, points, polys, area_m):
             if poly is None or poly.is_empty:
                 continue
             minx, miny, maxx, maxy = poly.bounds
-            cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+            if in_box is None:
+                cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+            else:
+                cand = in_box(poly.bounds)
+                cand = cand[free[cand]]
             if not len(cand):
                 continue
             shapely.prepare(poly)
