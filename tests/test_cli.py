@@ -32,3 +32,8 @@ def test_table_aligns_chinese_columns():
     ends = {display_width(line) for line in lines[2:]}
     assert len(ends) == 1
     assert display_width("煤机路") == 6
+
+
+def test_table_writes_large_whole_numbers_in_full():
+    table = format_table([{"metric": "总投资", "value": 5e9}, {"metric": "占地", "value": 81533.4}])
+    assert "5,000,000,000" in table and "e+" not in table

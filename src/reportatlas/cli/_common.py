@@ -30,6 +30,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{value:,.0f}"  # 3,000,000 rather than 3e+06: people read these
         return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.6g}"
     if isinstance(value, (list, tuple)):
         return "、".join(_cell(v) for v in value)
