@@ -93,16 +93,26 @@ class Metric:
 
 # --------------------------------------------------------------------------- finding
 
+_SPAN_RES: dict[str, re.Pattern] = {}
+
+
 def _spans(text: str, ends: str) -> list[tuple[int, int]]:
-    out, a = [], 0
-    for i, ch in enumerate(text):
-        if ch in ends:
-            if i > a:
-                out.append((a, i))
-            a = i + 1
-    if a < len(text):
-        out.append((a, len(text)))
-    return out
+    """The non-empty stretches of ``text`` between the characters of ``ends``."""
+    rx = _SPAN_RES.get(ends)
+    if rx is None:
+        rx = _SPAN_RES[ends] = re.compile("[^" + re.escape(ends) + "]+")
+    return [m.span() for m in rx.finditer(text)]
+
+
+_CLAUSE_END_RE = re.compile("[" + re.escape(CLAUSE_END) + "]")
+
+
+def _clause_starts(text: str, lo: int, hi: int, clause_ends: Sequence[int] | None) -> list[int]:
+    """``i + 1`` for every clause end ``i`` in ``[lo, hi)``; ``clause_ends`` are the
+    positions of every clause end of ``text`` (sorted), found when not given."""
+    if clause_ends is None:
+        return [i + 1 for i in range(lo, hi) if text[i] in CLAUSE_END]
+    return [i + 1 for i in clause_ends[bisect.bisect_left(clause_ends, lo):bisect.bisect_left(clause_ends, hi)]]
 
 
 def _in_quotes(text: str, pos: int, sent_start: int) -> bool:
@@ -227,12 +237,13 @@ _SERIES = re.compile(r"\d+号楼|[A-Z]\d+地块|其中")
 def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence: tuple[int, int],
              num_start: int, num_end: int, fallback: tuple[str, str],
              prev: tuple | None = None, qty_starts: Sequence[int] = (),
-             qty_subjects: Sequence[str] = (), starts: Sequence[int] | None = None) -> tuple[str, str, int]:
+             qty_subjects: Sequence[str] = (), starts: Sequence[int] | None = None,
+             clause_ends: Sequence[int] | None = None) -> tuple[str, str, int]:
     """(subject, subject_type, where the label may start).
 
     ``prev`` is ``(end, subject, subject_type, clause_start, from_place)`` of the previous
-    quantity of the same sentence, or None.  ``starts`` are the places' starts (computed
-    when not given).
+    quantity of the same sentence, or None.  ``starts`` are the places' starts and
+    ``clause_ends`` the positions of the clause ends of ``text`` (computed when not given).
     """
     if starts is None:
         starts = [p.start for p in places]
@@ -269,14 +280,15 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     semi = max(text.rfind(";", sentence[0], clause[0]), text.rfind("；", sentence[0], clause[0]))
     lo = max(sentence[0], semi + 1)
     ana = None                     # the pointing word opens a clause: "园区整体运营后，…"
-    for cs in [lo] + [i + 1 for i in range(lo, clause[0]) if text[i] in CLAUSE_END]:
+    for cs in [lo] + _clause_starts(text, lo, clause[0], clause_ends):
         adv = _LEAD_ADVERB.match(text, cs)
         hit = _ANAPHOR.match(text, adv.end() if adv else cs)
         if hit and hit.end() <= num_start:
             ana = hit
     if ana:
         heads = _ANAPHOR_TYPES[ana.group(0)[-2:]]
-        for p in reversed(places[:bisect.bisect_left(starts, ana.start())]):
+        for j in range(bisect.bisect_left(starts, ana.start()) - 1, -1, -1):
+            p = places[j]
             if p.start < ana.start() - 1200:
                 break
             if p.place_type in heads[0] and (not heads[1] or heads[1] in p.name):
@@ -294,8 +306,7 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
         if p.place_type in ("site", "zone", "park"):
             return p.name, p.place_type, clause[0]
     # the topic of the sentence: a clause that opens with a place (中原小微企业园是…，占地…)
-    clause_starts = [sentence[0]] + [i + 1 for i in range(sentence[0], clause[0])
-                                     if text[i] in CLAUSE_END]
+    clause_starts = [sentence[0]] + _clause_starts(text, sentence[0], clause[0], clause_ends)
     for k, cs in enumerate(reversed(clause_starts)):
         lead = cs + (_LEAD_ADVERB.match(text, cs).end() - cs if _LEAD_ADVERB.match(text, cs) else 0)
         j = bisect.bisect_left(starts, lead)
@@ -375,6 +386,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     clause_starts = [s for s, _ in clauses]
     plist = _norm_places(report, places)
     pstarts = [p.start for p in plist]
+    clause_ends = [m.start() for m in _CLAUSE_END_RE.finditer(text)]
     arts = sorted(articles, key=lambda a: a.start)
     art_starts = [a.start for a in arts]
     periods = [(m.start(), m.end(), m.group(0)) for m in PERIOD_RE.finditer(text)]
@@ -404,7 +416,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if out and last_end is not None and last_sentence == sentence[0]:
             prev = (last_end, out[-1].subject, out[-1].subject_type, last_clause, last_from_place)
         subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback, prev,
-                                              qty_starts, subjects, pstarts)
+                                              qty_starts, subjects, pstarts, clause_ends)
         # labels start after the previous quantity in the same clause
         # (and after a period written before it: "1至5月份已完成财税…")
         in_sentence = [p for p in periods[bisect.bisect_left(period_starts, sentence[0]):
