@@ -284,3 +284,28 @@ def test_rebuild_replaces_maps_but_keeps_a_users_other_files(tmp_path):
     assert (tmp_path / "maps" / "notes.txt").read_text(encoding="utf-8") == "我的备注"
     assert not (tmp_path / "maps" / "stale.html").exists()  # maps are the build's own
     assert (tmp_path / "maps" / "index.html").exists()
+
+
+IMPORT_CHECK = """
+import sys
+from reportatlas.cli import main
+code = main(["-q", "build", sys.argv[1], "--out", sys.argv[2]])
+heavy = ("folium", "jinja2", "branca", "dask", "distributed", "duckdb", "playwright", "matplotlib")
+print(code, " ".join(sorted({m.split(".")[0] for m in sys.modules} & set(heavy))))
+"""
+
+
+def test_build_imports_nothing_it_does_not_need(tmp_path):
+    # a report of our own; the first build fills the cache, the second shows a warm build's imports
+    (tmp_path / "r.txt").write_text("须水街道\n须水街道推进煤机路改造，总投资3亿元。\n", encoding="utf-8")
+    env = dict(__import__("os").environ, REPORTATLAS_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", IMPORT_CHECK, str(tmp_path / "r.txt"), str(tmp_path / f"out{i}")],
+                           capture_output=True, text=True, env=env, timeout=300) for i in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    cold, warm = (run.stdout.split(None, 1) + [""] for run in runs)
+    assert cold[0] == warm[0] == "0"
+    assert "folium" in cold[1]          # the first build renders the page skeleton with folium…
+    assert warm[1].strip() == ""        # …later builds import none of these
+    assert (tmp_path / "out1" / "maps" / "index.html").is_file()
+    assert len(list((tmp_path / "cache").glob("mappage-*.html"))) == 1
