@@ -54,8 +54,9 @@ class Gazetteer:
         except ImportError:  # pragma: no cover - extract.py not installed
             cls = KnownName
         df = self.entries[self.entries["kind"].isin(KNOWN_KINDS)]
-        return [cls(r.name, r.kind, r.subdistrict or "", tuple(r.aliases))
-                for r in df.itertuples(index=False)]
+        columns = (df[c].to_numpy(dtype=object).tolist() for c in ("name", "kind", "subdistrict", "aliases"))
+        return [cls(name, kind, subdistrict or "", tuple(aliases))
+                for name, kind, subdistrict, aliases in zip(*columns)]
 
     def subdistricts(self) -> "geopandas.GeoDataFrame":
         return self.entries[self.entries["kind"] == "subdistrict"].copy()
