@@ -226,9 +226,15 @@ def _gcj_xy(lon: float, lat: float) -> tuple[float, float]:
 
 def _gcj_coords(coords, digits=6):
     if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
-        x, y = _gcj_xy(coords[0], coords[1])
-        return [round(x, digits), round(y, digits)]
+        return list(_gcj_rounded(coords[0], coords[1], digits))
     return [_gcj_coords(c, digits) for c in coords]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _gcj_rounded(x: float, y: float, digits: int) -> tuple[float, float]:
+    """Neighbouring 街道 share their borders: each vertex is converted once."""
+    gx, gy = _gcj_xy(x, y)
+    return round(gx, digits), round(gy, digits)
 
 
 def _geometry_item(geom):
