@@ -534,3 +534,214 @@ def test_aggregate_metric_counts_labels_with_the_same_head(atlas):
     assert total.loc["甲街道", "value"] == base.loc["甲街道", "value"] + 1e8
     every = qa.aggregate(qa.Atlas(atlas), metric="投资").set_index("subdistrict")
     assert every.loc["甲街道", "value"] == base.loc["甲街道", "value"] + 8e8
+
+
+# -- the index: identical answers to measuring every feature -------------------------------------
+# The reference below is the plain computation with no index: project every located feature to
+# EPSG:4547, measure, keep, stable-sort by (distance, name).  The indexed queries must give the
+# same rows, in the same order, with bit-identical distances.
+def mixed_features(seed: int, n: int = 400):
+    """Points (rounded: duplicates and ties), lines and polygons, a few without geometry, one
+    far away, repeated names and a shuffled index."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point, box
+
+    rng = np.random.default_rng(seed)
+    geoms, names = [], []
+    for i in range(n):
+        x, y = round(113.55 + rng.uniform(0, 0.1), 3), round(34.72 + rng.uniform(0, 0.06), 3)
+        kind = i % 10
+        if kind == 7:
+            geoms.append(LineString([(x, y), (x + rng.uniform(-0.01, 0.01), y + rng.uniform(-0.01, 0.01))]))
+        elif kind == 8:
+            geoms.append(box(x, y, x + rng.uniform(0.001, 0.02), y + rng.uniform(0.001, 0.02)))
+        else:
+            geoms.append(Point(x, y))
+        names.append(f"n{rng.integers(0, n // 3)}")
+    geoms[3], geoms[11] = None, Point()          # no position: skipped
+    geoms[5] = Point(116.4, 39.9)                 # far away (Beijing)
+    frame = gpd.GeoDataFrame({"name": names, "v": rng.integers(1, 100, n) * 1.1},
+                             geometry=geoms, crs=4326)
+    frame.index = rng.permutation(n) + 1000
+    return frame
+
+
+def reference_distances(features, target):
+    import geopandas as gpd
+
+    feats = features.loc[features.geometry.notna() & ~features.geometry.is_empty]
+    target_m = gpd.GeoSeries([target], crs=4326).to_crs("EPSG:4547").iloc[0]
+    out = feats.copy()
+    out["distance_m"] = feats.geometry.to_crs("EPSG:4547").distance(target_m).to_numpy()
+    return out.sort_values(["distance_m", "name"], kind="stable")
+
+
+def assert_identical(got, expected):
+    assert list(got.index) == list(expected.index)
+    assert list(got.columns) == list(expected.columns)
+    if "distance_m" in expected:
+        assert got["distance_m"].tolist() == expected["distance_m"].tolist()   # bit for bit
+    assert got.geometry.geom_equals_exact(expected.geometry, tolerance=0).all()
+
+
+TARGETS = [("point", "POINT (113.6 34.75)"), ("on a duplicate", "POINT (113.6 34.75)"),
+           ("road", "LINESTRING (113.55 34.73, 113.58 34.755, 113.66 34.76)"),
+           ("area", "POLYGON ((113.58 34.74, 113.62 34.74, 113.62 34.77, 113.58 34.77, 113.58 34.74))")]
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+@pytest.mark.parametrize("label, wkt", TARGETS)
+@pytest.mark.parametrize("distance", [0.0, 150.0, 1200.0, 20_000.0])
+def test_near_with_index_is_identical_to_measuring_everything(seed, label, wkt, distance):
+    import shapely
+
+    feats = mixed_features(seed)
+    target = shapely.from_wkt(wkt)
+    expected = reference_distances(feats, target)
+    expected = expected.loc[expected["distance_m"] <= distance]
+    assert_identical(query.near(feats, target, distance), expected)
+    if distance >= 1200:
+        assert len(expected) > 10
+
+
+@pytest.mark.parametrize("seed", [23, 24])
+@pytest.mark.parametrize("label, wkt", TARGETS)
+@pytest.mark.parametrize("k", [1, 3, 25, 10_000])
+def test_nearest_with_index_is_identical_to_sorting_everything(seed, label, wkt, k):
+    import shapely
+
+    feats = mixed_features(seed)
+    target = shapely.from_wkt(wkt)
+    got = query.nearest(feats, target, k)
+    assert_identical(got, reference_distances(feats, target).head(k))
+    assert len(got) == min(k, len(feats) - 2)
+
+
+def test_nearest_far_from_every_feature_and_ties():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    # four sites at one spot (ties: name order, then input order) and one 30 km away
+    pts = gpd.GeoDataFrame({"name": ["c", "a", "b", "a", "far"]},
+                           geometry=[Point(113.6, 34.75)] * 4 + [Point(113.93, 34.75)], crs=4326)
+    got = query.nearest(pts, Point(113.2, 34.75), 3)            # ~37 km west of the group
+    assert list(got.index) == [1, 3, 2]
+    got = query.nearest(pts, Point(114.5, 34.75), 2)            # beyond the far one
+    assert list(got["name"]) == ["far", "a"]
+
+
+def reference_contains(features, area):
+    feats = features.loc[features.geometry.notna() & ~features.geometry.is_empty]
+    inside = feats.geometry.representative_point().covered_by(area).to_numpy()
+    return feats.loc[inside].sort_values("name", kind="stable")
+
+
+@pytest.mark.parametrize("seed", [25, 26])
+def test_contains_with_index_is_identical_including_boundary_points(seed):
+    import shapely
+    from shapely.geometry import box
+
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    feats = mixed_features(seed)
+    edge = gpd.GeoDataFrame({"name": ["边1", "边2", "角"], "v": 1.0},
+                            geometry=[Point(113.60, 34.73), Point(113.58, 34.745), Point(113.62, 34.76)],
+                            crs=4326, index=[1, 2, 3])
+    feats = pd.concat([feats, edge])
+    # the box edges fall on the 0.001° grid of the points: points lie on the boundary
+    for area in (box(113.58, 34.73, 113.62, 34.76),
+                 shapely.from_wkt("POLYGON ((113.56 34.72, 113.64 34.73, 113.60 34.78, 113.56 34.72))")):
+        expected = reference_contains(feats, area)
+        assert_identical(query.contains(feats, area), expected)
+        assert len(expected) > 20
+    assert {1, 2, 3} <= set(query.contains(feats, box(113.58, 34.73, 113.62, 34.76)).index)
+
+
+def reference_area_sums(features, areas, column):
+    """Smallest covering area per feature by a plain loop; sums by pandas (the same reduction)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    size = gpd.GeoSeries(areas.geometry, crs=4326).to_crs("EPSG:4547").area.tolist()
+    order = sorted(range(len(areas)), key=lambda i: size[i])       # sorted() is stable
+    keys = []
+    for geom in features.geometry:
+        key = ""
+        if geom is not None and not geom.is_empty:
+            point = geom.representative_point()
+            key = next((areas["name"].iloc[i] for i in order if areas.geometry.iloc[i].covers(point)), "")
+        keys.append(key)
+    data = pd.DataFrame({"key": keys, "v": features[column].to_numpy()})
+    data = data.loc[data["v"].notna() & (data["key"] != "")]
+    return data.groupby("key")["v"].agg(["count", "sum"])
+
+
+@pytest.mark.parametrize("seed", [27, 28])
+def test_aggregate_with_index_places_every_feature_like_a_plain_loop(seed):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    feats = mixed_features(seed)
+    feats.loc[feats.index[::13], "v"] = np.nan
+    areas = gpd.GeoDataFrame({"name": ["西", "东", "中心", "北", "空"]}, geometry=[
+        box(113.55, 34.72, 113.60, 34.78), box(113.60, 34.72, 113.65, 34.78),   # share an edge at 113.60
+        box(113.59, 34.74, 113.61, 34.76),                                      # nested: smaller wins
+        box(113.55, 34.76, 113.65, 34.80), box(120.0, 30.0, 120.1, 30.1)], crs=4326)
+    expected = reference_area_sums(feats, areas, "v")
+    got = query.aggregate(feats, areas, metric="v", stat="sum").set_index("subdistrict")
+    for name in ("西", "东", "中心", "北"):
+        assert got.loc[name, "n"] == expected.loc[name, "count"]
+        assert got.loc[name, "value"] == expected.loc[name, "sum"]   # bit for bit
+    assert got.loc["空", "n"] == 0 and got.loc["空", "value"] == 0.0
+    counts = query.aggregate(feats, areas, stat="count").set_index("subdistrict")
+    every = reference_area_sums(feats.assign(one=1.0), areas, "one")
+    assert counts.loc[every.index, "n"].tolist() == every["count"].tolist()
+    assert counts["n"].sum() == every["count"].sum() > 300
+
+
+def test_aggregate_with_many_areas_matches_few_areas_rule():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    feats = mixed_features(29)
+    cells = [box(113.55 + i * 0.005, 34.72 + j * 0.005, 113.555 + i * 0.005, 34.725 + j * 0.005)
+             for i in range(20) for j in range(12)]                     # 240 cells (> 64): the tree path
+    areas = gpd.GeoDataFrame({"name": [f"c{i % 50}" for i in range(len(cells))]}, geometry=cells, crs=4326)
+    expected = reference_area_sums(feats, areas, "v")
+    got = query.aggregate(feats, areas, metric="v", stat="sum").set_index("subdistrict")
+    got = got.loc[got["n"] > 0]
+    assert sorted(got.index) == sorted(expected.index)
+    assert (got.loc[expected.index, "n"] == expected["count"]).all()
+    assert (got.loc[expected.index, "value"] == expected["sum"]).all()
+
+
+def test_index_is_built_once_and_follows_changed_geometry():
+    from shapely.geometry import Point
+
+    pts = random_points(30)
+    built = query.index(pts)
+    assert query.index(pts) is built                      # kept with the frame
+    target = Point(113.6, 34.75)
+    before = set(query.near(pts, target, 300)["name"])
+    assert "p000" not in before
+    pts.loc[0, "geometry"] = Point(113.6005, 34.7502)     # moved next to the target
+    assert query.index(pts) is not built                  # geopandas dropped its tree: rebuilt
+    after = query.near(pts, target, 300)
+    assert set(after["name"]) == before | {"p000"}
+    assert list(query.nearest(pts, target, 1)["name"]) == ["p000"]
+
+
+def test_other_crs_gives_the_same_rows_without_the_index():
+    from shapely.geometry import Point
+
+    pts = random_points(31)
+    target = Point(113.6, 34.75)
+    wgs = query.near(pts, target, 1500)
+    merc = query.near(pts.to_crs(3857), target, 1500)
+    assert list(merc.index) == list(wgs.index)
+    assert merc["distance_m"].tolist() == pytest.approx(wgs["distance_m"].tolist(), abs=1e-6)
+    assert list(query.nearest(pts.to_crs(3857), target, 5).index) == list(query.nearest(pts, target, 5).index)
+    with pytest.raises(QueryError, match="WGS-84"):
+        query.index(pts.to_crs(3857))

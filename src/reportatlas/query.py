@@ -83,8 +83,9 @@ def _metric_geom(geom):
 def _with_geometry(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if features.crs is None:
         raise QueryError("features carry no CRS; expected WGS-84 (EPSG:4326)")
-    geoms = features.geometry
-    return features.loc[geoms.notna() & ~geoms.is_empty]
+    import numpy as np
+
+    return features.loc[query_index.located(np.asarray(features.geometry.values))]
 
 
 def _distances(features: gpd.GeoDataFrame, target_geom, *, within: float | None = None):
