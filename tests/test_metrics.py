@@ -477,3 +477,44 @@ def test_period_inside_a_clause_does_not_reach_the_next_clause():
     assert by_raw(ms, "5万元").period == "2021年3月至2022年2月"
     assert by_raw(ms, "80人").period is None
     assert by_raw(ms, "10件").period == "上半年"
+
+
+# --------------------------------------------------------------------------- fast scanning
+
+from hypothesis import example, given, settings, strategies as st  # noqa: E402
+
+from reportatlas import metrics as _metrics  # noqa: E402
+from reportatlas import numbers as _numbers  # noqa: E402
+
+_SCANNED = [(_numbers.QUANTITY_RE, _numbers.QUANTITY_FIRST), (_metrics.PERIOD_RE, _metrics._PERIOD_FIRST),
+            (_metrics.YEAR_EVENT_RE, _metrics._YEAR_EVENT_FIRST),
+            (_metrics.MONTH_EVENT_RE, _metrics._MONTH_EVENT_FIRST)]
+# the words the patterns are made of, plus some that are in none of them, put together as
+# (words before a number, a number, words after it) so that most texts hold a match
+_BEFORE = ["", "约", "近", "超过", "超", "逾", "达到", "达", "不少于", "不足", "不到", "最高", "至少", "最多",
+           "数", "百分之", "今年", "去年", "全年", "明年", "上半年", "第一季度", "年初", "以来", "近年来", "截至",
+           "目前", "建于", "始建于", "预计", "计划", "计划到", "确保", "力争", "争取", "到", "“十四五”", "时期",
+           "路", "区", "，", " "]
+_NUMBER = ["", "3", "12", "2019", "5.5", "1,200", "一", "两", "十", "三十", "百", "千", "一百二十", "3至5", "6-8"]
+_AFTER = ["", "万", "亿", "余", "多", "元", "万元", "亿元", "亩", "平方米", "个", "家", "%", "以上", "左右",
+          "年", "年底", "月", "月底", "月份", "季度", "建成", "完工", "开工", "投运", "前", "，", "。", "路"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_BEFORE), st.sampled_from(_NUMBER), st.sampled_from(_AFTER),
+                          st.sampled_from(_AFTER)).map("".join), max_size=4).map("".join))
+@example("今年6月底完工，明年3月开工，约3亿元，预计2025年底建成")
+def test_scanning_from_first_characters_finds_what_finditer_finds(text):
+    """The fast scan (patterns tried only where a match can start) misses no quantity,
+    period or date, and finds nothing finditer would not."""
+    for rx, first in _SCANNED:
+        assert [m.span() for m in _numbers.finditer_at(rx, first, text)] == \
+            [m.span() for m in rx.finditer(text)]
+
+
+def test_quantities_and_periods_on_a_fixture_sentence():
+    text = "截至2023年6月底，该园区总投资约3至5亿元，占地120亩，入驻企业数十家，预计2025年底建成投运。"
+    spans = [text[a:b] for a, b, _ in find_quantities(text)]
+    assert spans == ["约3至5亿元", "120亩", "数十家"]
+    periods = [m.group() for m in _numbers.finditer_at(_metrics.PERIOD_RE, _metrics._PERIOD_FIRST, text)]
+    assert periods[0].startswith("截至2023年6月")

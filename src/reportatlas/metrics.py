@@ -37,7 +37,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
-from .numbers import QUANTITY_RE, Quantity, quantity_from_match
+from .numbers import QUANTITY_FIRST, QUANTITY_RE, Quantity, finditer_at, quantity_from_match
 
 __all__ = ["Metric", "extract_metrics", "find_quantities"]
 
@@ -65,6 +65,10 @@ YEAR_EVENT_RE = re.compile(
 MONTH_EVENT_RE = re.compile(
     r"(?P<pre>今年|明年)?(?P<month>\d{1,2})月(?P<when>底|末|上旬|中旬|下旬|前)?(?:前)?"
     r"(?P<verb>完工|开工建设|开工|完成|竣工|建成|交付|投用|投运)")
+# the characters a match of each of these can start with (numbers.finditer_at)
+_PERIOD_FIRST = re.compile(r"[截\d今去全上下一第年以近“]")
+_YEAR_EVENT_FIRST = re.compile(r"[建始预计确力争到12]")
+_MONTH_EVENT_FIRST = re.compile(r"[今明\d]")
 # what follows "三项", "六个" … when the count is a figure of speech, not a statistic
 _RHETORIC = r"措施|规定|重点|工作|底线|聚焦|原则|要求|理念|机制|方面|举措|精神|目标"
 _EXCLUDED_AFTER = ("号", "岁", "周年", "届", "级", "千伏", "点", "批次")
@@ -153,7 +157,7 @@ def find_quantities(text: str) -> list[tuple[int, int, Quantity]]:
     """All quantities in ``text`` as ``(start, end, Quantity)`` (offsets into ``text``)."""
     sent_starts = [s for s, _ in _spans(text, SENTENCE_END)] or [0]
     out = []
-    for m in QUANTITY_RE.finditer(text):
+    for m in finditer_at(QUANTITY_RE, QUANTITY_FIRST, text):
         k = bisect.bisect_right(sent_starts, m.start()) - 1
         if _acceptable(text, m, sent_starts[max(k, 0)]):
             out.append((m.start(), m.end(), quantity_from_match(m)))
@@ -163,7 +167,7 @@ def find_quantities(text: str) -> list[tuple[int, int, Quantity]]:
 def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Quantity, str]]:
     """Dates that are metrics: completion deadlines and construction years."""
     out = []
-    for m in YEAR_EVENT_RE.finditer(text):
+    for m in finditer_at(YEAR_EVENT_RE, _YEAR_EVENT_FIRST, text):
         verb, pre = m.group("verb"), m.group("pre") or ""
         built = pre in ("建于", "始建于")
         # "2018年完成改造" reports the past (a period); a deadline looks ahead: 预计/计划/到…, …前
@@ -177,7 +181,7 @@ def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Qua
         out.append((a, b, Quantity(float(m.group("year")), "年", "date", when or None),
                     "建成年份" if built else verb))
     years = [(a, b) for a, b, *_ in out]
-    for m in MONTH_EVENT_RE.finditer(text):
+    for m in finditer_at(MONTH_EVENT_RE, _MONTH_EVENT_FIRST, text):
         if any(a < m.end() and m.start() < b for a, b in years):
             continue                              # "2026年6月底前交付" is a year deadline
         out.append((m.start("month"), m.end(), Quantity(float(m.group("month")), "月", "date",
@@ -389,7 +393,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     clause_ends = [m.start() for m in _CLAUSE_END_RE.finditer(text)]
     arts = sorted(articles, key=lambda a: a.start)
     art_starts = [a.start for a in arts]
-    periods = [(m.start(), m.end(), m.group(0)) for m in PERIOD_RE.finditer(text)]
+    periods = [(m.start(), m.end(), m.group(0)) for m in finditer_at(PERIOD_RE, _PERIOD_FIRST, text)]
     period_starts = [p[0] for p in periods]
 
     found = [(a, b, q, None) for a, b, q in find_quantities(text)]
