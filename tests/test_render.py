@@ -204,3 +204,18 @@ def test_no_cache_folder_means_nothing_is_written(tmp_path, monkeypatch):
     page = render._page_html({"layers": []}, (113.5, 34.7, 113.6, 34.8), title="t")
     assert "ReportAtlas.init(" in page
     assert list(tmp_path.iterdir()) == []
+
+
+def test_payload_text_reusing_geometry_json_equals_json_dumps():
+    g1, q1 = [113.61234, 34.75], [6100, -1200]
+    g2 = {"type": "LineString", "coordinates": [[113.6, 34.7], [113.61, 34.71]]}
+    q2 = [[113.6061, 34.6988], [113.6161, 34.7088]]
+    data = {"title": "标题 <x> & \u2028", "layers": [
+        {"key": "sites", "items": [[g1, q1, {"n": HOSTILE, "m": [["总投资", "3亿元"]]}]], "pane": None},
+        {"key": "roads", "items": [[g2, q2, {"n": "煤机路"}]], "cluster": False},
+        {"key": "empty", "items": []}], "choropleths": [], "bounds": None}
+    texts = {id(x): json.dumps(x, ensure_ascii=False, separators=(",", ":")) for x in (g1, q1, g2, q2)}
+    expected = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    assert render._payload_text(data, texts) == expected
+    assert render._script_json(data, texts) == render._script_json(data)
+    assert "<" not in render._script_json(data, texts) and json.loads(render._script_json(data, texts)) == data

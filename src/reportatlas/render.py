@@ -192,6 +192,7 @@ class _Rows:
         self.frames = frames
         self.records: dict[str, list[dict]] = {}
         self.geoms: dict[tuple[str, int], tuple] = {}
+        self.texts: dict[int, str] = {}   # id of a geometry part (kept alive in geoms) → JSON
 
     def rows(self, layer: str, frame):
         if layer not in self.records:
@@ -205,7 +206,9 @@ class _Rows:
                 continue
             key = (layer, i)
             if key not in self.geoms:
-                self.geoms[key] = _geometry_item(geom)
+                self.geoms[key] = item = _geometry_item(geom)
+                for part in item:  # geometry is most of a page's data: its JSON made once
+                    self.texts[id(part)] = _dumps(part)
             yield rec, self.geoms[key]
 
 
@@ -475,8 +478,38 @@ def _full(frame):
     return frame.full if isinstance(frame, _View) else frame
 
 
-def _script_json(data: dict) -> str:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _payload_text(data: dict, texts: dict[int, str]) -> str:
+    """``_dumps(data)``, reusing the JSON already made for the items' geometry (``texts``:
+    id of a geometry part → its JSON).  Same text as json.dumps: objects are written key by
+    key with the same separators."""
+    def part(obj) -> str:
+        text = texts.get(id(obj))
+        return text if text is not None else _dumps(obj)
+
+    def items(value) -> str:
+        if not isinstance(value, list) or not all(isinstance(i, list) and len(i) == 3 for i in value):
+            return _dumps(value)
+        return "[" + ",".join(f"[{part(g)},{part(q)},{_dumps(p)}]" for g, q, p in value) + "]"
+
+    def obj(value: dict, special) -> str:
+        return "{" + ",".join(_dumps(str(k)) + ":" + special.get(k, _dumps)(v) for k, v in value.items()) + "}"
+
+    def layers(value) -> str:
+        if not isinstance(value, list) or not all(isinstance(l, dict) for l in value):
+            return _dumps(value)
+        return "[" + ",".join(obj(l, {"items": items}) for l in value) + "]"
+
+    if not texts or not all(isinstance(k, str) for k in data):
+        return _dumps(data)
+    return obj(data, {"layers": layers})
+
+
+def _script_json(data: dict, texts: dict[int, str] | None = None) -> str:
+    text = _payload_text(data, texts) if texts else _dumps(data)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
@@ -605,10 +638,12 @@ def _center(bounds) -> tuple[float, float]:
     return ((miny + maxy) / 2, (minx + maxx) / 2)
 
 
-def _page_html(payload: dict, bounds, *, title: str, skeleton: _Skeleton | None = None) -> str:
-    """The self-contained HTML of one map (pass ``skeleton`` to reuse one across pages)."""
+def _page_html(payload: dict, bounds, *, title: str, skeleton: _Skeleton | None = None,
+               texts: dict[int, str] | None = None) -> str:
+    """The self-contained HTML of one map (pass ``skeleton`` to reuse one across pages, and
+    ``texts`` for the JSON of geometry already written, see _payload_text)."""
     skeleton = skeleton or _Skeleton()
-    return skeleton.fill(_script_json(payload), _center(bounds), title=title)
+    return skeleton.fill(_script_json(payload, texts), _center(bounds), title=title)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -667,6 +702,6 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
         payload = _payload(atlas, frames, title=title, links=links, bounds=bounds, cache=cache,
                            show_choropleth=polygon is None, sentences=sentences)
         target = out / fname
-        _write_text(target, _page_html(payload, bounds, title=title, skeleton=skeleton))
+        _write_text(target, _page_html(payload, bounds, title=title, skeleton=skeleton, texts=cache.texts))
         written.append(target)
     return written
