@@ -23,6 +23,7 @@ import weakref
 M_PER_DEG_LAT_MIN = 110_574.0
 GROW_FACTOR = 1.02
 GROW_SLACK_M = 100.0
+MAX_PIECES = 4096  # a target line is cut into at most about this many pieces
 FEW_AREAS = 64  # up to this many areas, points are placed by one vectorised test per area
 
 _CACHE: dict[int, tuple[weakref.ref, "SpatialIndex"]] = {}
@@ -52,12 +53,37 @@ class SpatialIndex:
         return minx - dlon, miny - dlat, maxx + dlon, maxy + dlat
 
     def within_reach(self, target, reach_m: float):
-        """Positions (ascending) of the located rows that may lie within ``reach_m`` of ``target``."""
+        """Positions (ascending) of the located rows that may lie within ``reach_m`` of ``target``.
+
+        A line is cut into pieces about as long as the reach, each piece's box grown on its
+        own: a long road's corridor, not its whole bounding box."""
         import numpy as np
         import shapely
 
-        found = self.tree.query(shapely.box(*self.grown_box(target, reach_m)))
-        return np.sort(found)
+        if target.geom_type in ("LineString", "MultiLineString"):
+            boxes = self._piece_boxes(target, reach_m)
+            if len(boxes) > 1:
+                return np.unique(self.tree.query(boxes)[1])
+        return np.sort(self.tree.query(shapely.box(*self.grown_box(target, reach_m))))
+
+    def _piece_boxes(self, line, reach_m: float):
+        import numpy as np
+        import shapely
+
+        slack = reach_m * GROW_FACTOR + GROW_SLACK_M
+        dlat = slack / M_PER_DEG_LAT_MIN
+        piece = max(dlat, line.length / MAX_PIECES)
+        starts, ends = [], []
+        for part in shapely.get_parts(shapely.segmentize(line, piece)):
+            coords = shapely.get_coordinates(part)
+            starts.append(coords[:-1])
+            ends.append(coords[1:])
+        a, b = np.concatenate(starts), np.concatenate(ends)
+        minx, maxx = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
+        miny, maxy = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+        widest = np.minimum(np.maximum(np.abs(miny), np.abs(maxy)) + dlat, 89.0)
+        dlon = slack / (M_PER_DEG_LAT_MIN * np.cos(np.radians(widest)))
+        return shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
 
     def overlapping(self, geom):
         """Positions (ascending) of the located rows whose bounding box meets ``geom``'s."""
