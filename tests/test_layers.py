@@ -309,3 +309,18 @@ def test_build_imports_nothing_it_does_not_need(tmp_path):
     assert warm[1].strip() == ""        # …later builds import none of these
     assert (tmp_path / "out1" / "maps" / "index.html").is_file()
     assert len(list((tmp_path / "cache").glob("mappage-*.html"))) == 1
+
+
+def test_unsynced_writes_leave_a_sound_atlas_and_restore_gdal_settings(tmp_path):
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
+    try:
+        summary = _build(tmp_path)
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+    with sqlite3.connect(summary.atlas_path) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        indexed = {r[0] for r in con.execute(
+            "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_rtree_index'")}
+    assert indexed == {"sites", "roads", "areas"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["atlas.gpkg"]  # no journal or temp left

@@ -28,6 +28,7 @@ investment); when nothing in it states an investment, the 街道's own stated fi
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import json
@@ -392,6 +393,30 @@ def _frames(features: _Features):
     return out
 
 
+@contextlib.contextmanager
+def _unsynced_sqlite():
+    """GDAL's SQLite (GeoPackage) writes without a disk sync per transaction while the atlas
+    is a temporary file; build_atlas syncs the finished file once before renaming it into
+    place, so a crash still leaves either the old atlas or the complete new one."""
+    import pyogrio
+
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    previous = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: previous})
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_table(path: Path, layer: str, rows: list[dict], columns: list[str]) -> None:
     import pandas as pd
     import pyogrio
@@ -527,22 +552,24 @@ def build_atlas(reports: Iterable[str | Path] | None = None, *, out_dir: str | P
     tmp = Path(tempfile.mkdtemp(prefix=f".{atlas_path.stem}.build-", dir=atlas_path.parent))
     try:
         tmp_atlas = tmp / atlas_path.name
-        for layer in CORE_LAYERS:
-            write_layer(tmp_atlas, layer, frames[layer])
-        _write_table(tmp_atlas, "mentions", mention_rows, MENTION_COLUMNS)
-        _write_table(tmp_atlas, "metrics", metric_rows, METRIC_COLUMNS)
-        layer_rows = [{"name": layer, "layer": layer, "geometry_type": LAYER_GEOMETRY[layer],
-                       "role": "core", "title": LAYER_TITLES[layer], "source": "reports + gazetteer",
-                       "added": built_at} for layer in CORE_LAYERS]
-        user_rows, user_layers, skipped = _import_user_layers(
-            tmp_atlas, atlas_path.parent / "layers", _previous_user_rows(atlas_path), built_at)
-        _write_table(tmp_atlas, "atlas_layers", layer_rows + user_rows,
-                     ["name", "layer", "geometry_type", "role", "title", "source", "added"])
-        meta = {"maps_dir": str(maps_dir), "built_at": built_at,
-                "reports": json.dumps(report_names, ensure_ascii=False), "crs": CRS,
-                "generator": "reportatlas"}
-        _write_table(tmp_atlas, "atlas_meta", [{"key": k, "value": v} for k, v in meta.items()],
-                     ["key", "value"])
+        with _unsynced_sqlite():
+            for layer in CORE_LAYERS:
+                write_layer(tmp_atlas, layer, frames[layer])
+            _write_table(tmp_atlas, "mentions", mention_rows, MENTION_COLUMNS)
+            _write_table(tmp_atlas, "metrics", metric_rows, METRIC_COLUMNS)
+            layer_rows = [{"name": layer, "layer": layer, "geometry_type": LAYER_GEOMETRY[layer],
+                           "role": "core", "title": LAYER_TITLES[layer], "source": "reports + gazetteer",
+                           "added": built_at} for layer in CORE_LAYERS]
+            user_rows, user_layers, skipped = _import_user_layers(
+                tmp_atlas, atlas_path.parent / "layers", _previous_user_rows(atlas_path), built_at)
+            _write_table(tmp_atlas, "atlas_layers", layer_rows + user_rows,
+                         ["name", "layer", "geometry_type", "role", "title", "source", "added"])
+            meta = {"maps_dir": str(maps_dir), "built_at": built_at,
+                    "reports": json.dumps(report_names, ensure_ascii=False), "crs": CRS,
+                    "generator": "reportatlas"}
+            _write_table(tmp_atlas, "atlas_meta", [{"key": k, "value": v} for k, v in meta.items()],
+                         ["key", "value"])
+        _fsync(tmp_atlas)  # once, instead of SQLite syncing every layer and table
         written_maps: list[Path] = []
         if maps:
             _echo(progress, "[5/5] drawing the maps")
