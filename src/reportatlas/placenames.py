@@ -379,11 +379,11 @@ _NOUNISH = ("n", "ns", "nr", "nz", "nt", "j", "m", "x", "eng", "f", "s", "a", "b
 
 @lru_cache(maxsize=1)
 def _verb_automaton():
-    """Verbs, adverbs, prepositions … in jieba's dictionary (value: the shortest stem tail
-    after them that lets the cut rule fire), or None without jieba.  Read from the dictionary
-    file (fast) so that the POS tagger, whose set-up takes seconds, runs only on stems that
-    hold such a word.  A one-character verb counts too: the tagger's HMM joins unknown
-    characters into two-character verbs (投用)."""
+    """Verbs, adverbs, prepositions … of two or more characters in jieba's dictionary, or
+    None without jieba.  Read from the dictionary file (fast) so that the POS tagger, whose
+    set-up takes seconds, runs only on stems that hold such a word.  (The tagger's HMM also
+    makes verbs of characters the dictionary does not join, such as 投用; the common ones
+    of the reports are in ``placewords.BOUNDARY_WORDS`` instead.)"""
     try:
         import jieba
     except ImportError:  # pragma: no cover - jieba is a dependency; keep working without it
@@ -394,8 +394,8 @@ def _verb_automaton():
         for line in fh:
             parts = line.split()
             word, tag = parts[0], parts[-1]
-            if len(parts) == 3 and tag.startswith(_VERBISH):
-                auto.add_word(word, 2 if len(word) >= 2 else 3)
+            if len(parts) == 3 and len(word) >= 2 and tag.startswith(_VERBISH):
+                auto.add_word(word, len(word))
     auto.make_automaton()
     return auto
 
@@ -405,9 +405,9 @@ def _verb_cut(stem: str) -> int:
     """Characters of ``stem`` to drop: everything up to the last verb or adverb (by jieba's
     dictionary) that is followed by a noun of two or more characters, as in 督导检查华庭 → 华庭.
     Words the lists in :mod:`placewords` miss are caught here.  The tagger runs only when a
-    dictionary verb ends early enough for the rule to fire."""
+    dictionary verb of two or more characters ends at least two characters before the end."""
     verbs = _verb_automaton()
-    if verbs is None or not any(end + 1 + tail <= len(stem) for end, tail in verbs.iter(stem)):
+    if verbs is None or not any(end + 3 <= len(stem) for end, _n in verbs.iter(stem)):
         return 0
     import jieba
     import jieba.posseg as pseg
