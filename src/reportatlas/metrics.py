@@ -73,6 +73,18 @@ _MONTH_EVENT_FIRST = re.compile(r"[今明\d]")
 _RHETORIC = r"措施|规定|重点|工作|底线|聚焦|原则|要求|理念|机制|方面|举措|精神|目标"
 _EXCLUDED_AFTER = ("号", "岁", "周年", "届", "级", "千伏", "点", "批次")
 
+# patterns of the functions below, compiled once
+_RHETORIC_RE = re.compile(_RHETORIC)
+_COUNT_AFTER_RE = re.compile(r"\d|[一二三四五六七八九十两]")
+_ETC_END_RE = re.compile(r"等\s?$")
+_LIST_GAP_RE = re.compile(r"(?:共|这|计)?\s?")
+_MODIFIES_RE = re.compile(r"[^，。；、,;]{0,14}?的")
+_QUOTE_CHARS_RE = re.compile(r"[“”《》「」]")
+_LABEL_SPLIT_RE = re.compile(r"[、（）()\s]")
+_COUNTED_NOUN_RE = re.compile(r"[^\s，。；、：,;:（(“”的和及]{1,8}")
+_PERIOD_LEAD_RE = re.compile(r"(?:在|于|自|从)?")
+_SAME_LABEL_GAP_RE = re.compile(r"[、，,]?(?:累计|共计|合计|共)?")
+
 
 @dataclass
 class Metric:
@@ -145,7 +157,7 @@ def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
             return False
         if num in ("千", "百") and not (m.group("mult") or m.group("pre")):
             return False                                   # 千家万户; but 百万平方米, 达到千平方米
-        if re.match(_RHETORIC, text[m.end("unit"):m.end("unit") + 3]):
+        if _RHETORIC_RE.match(text[m.end("unit"):m.end("unit") + 3]):
             return False                                   # 三项措施, 八项规定, 六个聚焦
         if m.group("pre") is None and re.match(r"[一二三四五六七八九两][^\d，。、；]{1,3}[一二三四五六七八九两]",
                                                text[a:a + 6]):
@@ -173,7 +185,7 @@ def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Qua
         # "2018年完成改造" reports the past (a period); a deadline looks ahead: 预计/计划/到…, …前
         if not (built or verb and (pre or m.group("ante"))):
             continue
-        if verb and re.match(r"\d|[一二三四五六七八九十两]", text[m.end():m.end() + 1]):
+        if verb and _COUNT_AFTER_RE.match(text[m.end():m.end() + 1]):
             continue                              # "到2025年底完成22所": the count is the metric
         a = m.start("year")
         b = m.end()
@@ -223,9 +235,9 @@ def _is_list_count(text: str, places: list[_Place], i: int, num_start: int) -> b
     """Place ``i`` ends a list counted by the number: ``A、B4个``, ``A、B等7家``."""
     p = places[i]
     gap = text[p.end:num_start]
-    if len(gap) <= 15 and re.search(r"等\s?$", gap):
+    if len(gap) <= 15 and _ETC_END_RE.search(gap):
         return True                                   # "西流湖公园管理处、市委党校等7家"
-    if not re.fullmatch(r"(?:共|这|计)?\s?", gap):
+    if not _LIST_GAP_RE.fullmatch(gap):
         return False
     return i > 0 and text[places[i - 1].end:p.start] in ("、", "和", "及", "与")
 
@@ -252,7 +264,7 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     if starts is None:
         starts = [p.start for p in places]
     # "总投资约50亿元的…园区芝麻街产业园": a quantity modifying the place named after it
-    m = re.match(r"[^，。；、,;]{0,14}?的", text[num_end:clause[1]])
+    m = _MODIFIES_RE.match(text[num_end:clause[1]])
     if m:
         after = num_end + m.end()
         for p in places[bisect.bisect_left(starts, after):]:
@@ -335,7 +347,7 @@ _VERBS = ("建立", "设立", "组建", "成立", "新增", "新建", "建成", 
 def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool) -> str:
     """A short label from the words before the number (and, for counts, the noun after it)."""
     before = text[a:num_start]
-    before = re.sub(r"[“”《》「」]", "", re.split(r"[、（）()\s]", before)[-1])
+    before = _QUOTE_CHARS_RE.sub("", _LABEL_SPLIT_RE.split(before)[-1])
     before = _LEAD.sub("", before)
     verb = next((v for v in _VERBS if before.endswith(v)), None) if count else None
     before = _TRAIL.sub("", before)
@@ -345,7 +357,7 @@ def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool)
         before = before[1:]
     before = before[-10:]
     if count:
-        m = re.match(r"[^\s，。；、：,;:（(“”的和及]{1,8}", text[num_end:b])
+        m = _COUNTED_NOUN_RE.match(text[num_end:b])
         if m and (len(before) <= 2 or verb):
             before = (verb or before) + m.group(0)
     return before.strip() or "数量"
@@ -362,7 +374,7 @@ def _period(text: str, clause_start: int, num_start: int, sent_periods) -> str |
         if b > num_start:
             continue
         k = max(text.rfind(ch, 0, a) for ch in CLAUSE_END) + 1
-        if a >= clause_start or re.fullmatch(r"(?:在|于|自|从)?", text[k:a]):
+        if a >= clause_start or _PERIOD_LEAD_RE.fullmatch(text[k:a]):
             best = (a, b, s)
     if best is None:
         return None
@@ -430,7 +442,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
             prev_end = max(prev_end, found[k - 1][1])
         label = event_label or _label(text, prev_end, clause[1], a, b, q.kind == "count")
         if label == "数量" and out and last_end is not None and last_sentence == sentence[0] \
-                and re.fullmatch(r"[、，,]?(?:累计|共计|合计|共)?", text[last_end:a]):
+                and _SAME_LABEL_GAP_RE.fullmatch(text[last_end:a]):
             label = out[-1].metric            # 6户8人, 403人、93780元: the same label
         period = _period(text, clause[0], a, in_sentence)
         if q.kind == "date":

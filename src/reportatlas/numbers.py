@@ -56,6 +56,9 @@ for _w in COUNT_WORDS:
 _CN_NUM = "(?:[一二两三四五六七八九]?[十百千]零?)+[一二三四五六七八九]?|[一二两三四五六七八九]"
 _AR_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _NUM = f"(?:{_AR_NUM}|{_CN_NUM})"
+
+# patterns of the functions below, compiled once
+_AR_NUMBER_RE = re.compile(rf"({_AR_NUM})([万亿]*)")
 _PRE = "约|近|超过|超|逾|达到|达|不少于|不足|不到|最高|至少|最多"
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 
@@ -134,7 +137,7 @@ def parse_number(text: str) -> float:
     s = _to_halfwidth(text.strip()) if isinstance(text, str) else ""
     if not s:
         raise InputError(f"not a number: {text!r} (expected digits or a Chinese numeral)")
-    m = re.fullmatch(rf"({_AR_NUM})([万亿]*)", s)
+    m = _AR_NUMBER_RE.fullmatch(s)
     if m:                                     # 5.2万, 1,200, 1.2亿
         factor = 1.0
         for ch in m.group(2):

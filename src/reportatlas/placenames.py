@@ -56,6 +56,15 @@ _RUN_RE = re.compile(rf"[{CJK}A-Za-z0-9]+")
 _ROAD_LIKE = ("路", "街", "大道", "大街", "村")
 _INNER_WORDS = ("街道", "园区", "片区", "社区", "小区", "板块", "商圈")
 
+# patterns of the functions below, compiled once
+_LIST_PUNCT_RE = re.compile(r"[,。、]")
+_PHASE_NAME_RE = re.compile(rf"([{NUM_CN}0-9]+期)(.+)")
+_PHASED_NAME_RE = re.compile(rf"(.+?)[{NUM_CN}0-9]+期(.*)")
+_SITE_HEAD_RE = re.compile(r"(广场|大厦|酒店|商务楼|佳苑|心苑)$")
+_COUNT_ONLY_RE = re.compile(rf"[0-9{NUM_CN}百千万余多几两个条座处家项所]+")
+_COUNT_LEAD_RE = re.compile(rf"[0-9{NUM_CN}]+[个条座处家项所批名]")
+_PEOPLE_COUNT_RE = re.compile(r"[0-9]+[余多]?[名位人户]")
+
 
 def hierarchy_known_names() -> list[KnownName]:
     """Districts, 街道, 社区 and 村 of the committed name list (jionlp, Apache-2.0)."""
@@ -284,7 +293,7 @@ class PlaceFinder:
                 if a == m.start(1) and not item.group(1):
                     cut = _trim_left(surface)
                     a, surface = a + cut, surface[cut:]
-                if len(surface) < 2 or re.search(r"[,。、]", surface):
+                if len(surface) < 2 or _LIST_PUNCT_RE.search(surface):
                     continue
                 sm = SUFFIX_RE.search(surface)
                 ptype = SUFFIX_TYPE[sm.group()][0] if sm and sm.end() == len(surface) else "site"
@@ -311,11 +320,11 @@ class PlaceFinder:
         extra: list[_Cand] = []
         # ellipsis: 二期安置区 after 洛达庙一期安置区 → 洛达庙二期安置区
         for i, c in enumerate(chosen):
-            m = re.fullmatch(rf"([{NUM_CN}0-9]+期)(.+)", c.name)
+            m = _PHASE_NAME_RE.fullmatch(c.name)
             if not m:
                 continue
             for prev in reversed(chosen[:i]):
-                pm = re.fullmatch(rf"(.+?)[{NUM_CN}0-9]+期(.*)", prev.name)
+                pm = _PHASED_NAME_RE.fullmatch(prev.name)
                 if pm and pm.group(2) == m.group(2) and c.start - prev.end < 300:
                     c.name = pm.group(1) + c.name
                     break
@@ -344,7 +353,7 @@ class PlaceFinder:
         for c in list(chosen):
             if c.place_type not in ("site", "residential_compound") or c.priority == 3:
                 continue
-            sm = re.search(r"(广场|大厦|酒店|商务楼|佳苑|心苑)$", c.name)
+            sm = _SITE_HEAD_RE.search(c.name)
             stem = c.name[:sm.start()] if sm else ""
             if len(stem) < 4:
                 continue
@@ -440,9 +449,9 @@ def _good_stem(stem: str, suffix: str) -> bool:
         return False
     if suffix == "街坊" and stem.isdigit():
         return True
-    if re.fullmatch(rf"[0-9{NUM_CN}百千万余多几两个条座处家项所]+", stem):
+    if _COUNT_ONLY_RE.fullmatch(stem):
         return False  # 4个社区, 两条路
-    if re.match(rf"[0-9{NUM_CN}]+[个条座处家项所批名]", stem):
+    if _COUNT_LEAD_RE.match(stem):
         return False
     if suffix in ("路", "街", "大道", "大街", "村", "社区", "街道") and len(stem) < 2:
         return False
@@ -453,7 +462,7 @@ def _good_stem(stem: str, suffix: str) -> bool:
     if any(g in stem for g in ("老旧", "无主管", "辖区", "所有", "相关", "各类", "周边", "全市",
                                "全区", "这些", "多个", "其他", "养老服务", "日间照料", "党群服务")):
         return False
-    if re.search(r"[0-9]+[余多]?[名位人户]", stem):
+    if _PEOPLE_COUNT_RE.search(stem):
         return False
     if stem.endswith(("个", "条", "座", "处", "家", "的", "年", "型")):
         return False
