@@ -193,6 +193,15 @@ class _Rows:
         self.records: dict[str, list[dict]] = {}
         self.geoms: dict[tuple[str, int], tuple] = {}
         self.texts: dict[int, str] = {}   # id of a geometry part (kept alive in geoms) → JSON
+        self.tables: dict[int, tuple] = {}
+
+    def table(self, frame, make):
+        """``make(frame)``, once per frame."""
+        if frame is None:
+            return None
+        if id(frame) not in self.tables:
+            self.tables[id(frame)] = (frame, make(frame))   # the frame kept: its id stays its own
+        return self.tables[id(frame)][1]
 
     def rows(self, layer: str, frame):
         if layer not in self.records:
@@ -379,22 +388,30 @@ def _classes(values: list[float]) -> list[float]:
     return bounds
 
 
-def _choropleths(areas, area_ids: list[str], *, show_first: bool) -> list[dict]:
+def _choropleth_table(areas) -> dict[str, list]:
+    """The areas columns the choropleths read, as lists (read once for all pages)."""
+    wanted = ["id", "name", "kind"] + [col for col, _, _ in CHOROPLETHS]
+    return {c: areas[c].tolist() for c in wanted if c in areas.columns}
+
+
+def _choropleths(areas, area_ids: list[str], *, show_first: bool, table: dict | None = None) -> list[dict]:
     """One choropleth per metric of the 街道; features refer to the areas layer's items."""
     if areas is None or not len(areas):
         return []
     position = {fid: i for i, fid in enumerate(area_ids)}
-    subs = areas[(areas["kind"] == "subdistrict") & areas["id"].isin(position)]
+    table = table if table is not None else _choropleth_table(areas)
+    subs = [i for i, (fid, kind) in enumerate(zip(table["id"], table["kind"]))
+            if kind == "subdistrict" and fid in position]
     out = []
     for col, title, unit in CHOROPLETHS:
-        if col not in subs.columns:
+        if col not in table:
             continue
-        values = [_clean(v) for v in subs[col]]
+        values = [_clean(table[col][i]) for i in subs]
         bounds = _classes([float(v) for v in values if v is not None])
         if not bounds:
             continue
         features = []
-        for fid, name, value in zip(subs["id"], subs["name"], values):
+        for fid, name, value in zip((table["id"][i] for i in subs), (table["name"][i] for i in subs), values):
             cls = None
             if value is not None and value > 0:
                 cls = next(i for i, b in enumerate(bounds) if value <= b)
@@ -457,7 +474,8 @@ def _payload(atlas: Atlas, frames: dict[str, Any], *, title: str, links, show_ch
         "title": title,
         "layers": layers,
         # the full areas frame: area_ids (the areas drawn on this page) select from it
-        "choropleths": _choropleths(_full(frames.get("areas")), area_ids, show_first=show_choropleth),
+        "choropleths": _choropleths(_full(frames.get("areas")), area_ids, show_first=show_choropleth,
+                                    table=cache.table(_full(frames.get("areas")), _choropleth_table)),
         "dict": {"kinds": kinds, "precision": lookups["p"].values, "sd": lookups["sd"].values,
                  "src": lookups["src"].values, "reports": lookups["r"].values, "txt": lookups["t"].values},
         "colors": colors,
