@@ -88,18 +88,48 @@ def _with_geometry(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return features.loc[query_index.located(np.asarray(features.geometry.values))]
 
 
-def _distances(features: gpd.GeoDataFrame, target_geom, *, within: float | None = None):
-    """(rows, distances in metres) of ``features``; only rows within ``within`` if given.
+def _measure(features, pos, target_m):
+    """EPSG:4547 distances (ndarray) from ``target_m`` of the located rows at positions ``pos``
+    of a WGS-84 frame: the same numbers as ``features.geometry.to_crs(EPSG:4547).distance``."""
+    import numpy as np
+    import shapely
 
-    WGS-84 frames: only rows the index cannot rule out are projected and measured."""
-    target = _metric_geom(target_geom)
-    if within is None or not _indexed(features):
-        return _distances_all(features, target, within=within)
-    pos = query_index.index(features).within_reach(target_geom, within)
-    feats = features.iloc[pos]
-    dist = feats.geometry.to_crs(METRIC_CRS).distance(target)
-    keep = (dist <= within).to_numpy()
-    return feats.loc[keep], dist.loc[keep]
+    values = features.geometry.values[pos]
+    plain = np.asarray(values)
+    if len(plain) and (shapely.get_type_id(plain) == 0).all() and not shapely.has_z(plain).any():
+        # points: project their coordinates with the transformer geopandas' to_crs uses
+        xy = shapely.get_coordinates(plain)
+        x, y = _to_metric(features.crs).transform(xy[:, 0], xy[:, 1])
+        return shapely.distance(shapely.points(np.asarray(x), np.asarray(y)), target_m)
+    return np.asarray(values.to_crs(METRIC_CRS).distance(target_m), dtype=float)
+
+
+def _to_metric(crs):
+    from pyproj import Transformer
+
+    key = crs.to_wkt()
+    if key not in _TRANSFORMERS:
+        _TRANSFORMERS[key] = Transformer.from_crs(crs, METRIC_CRS, always_xy=True)
+    return _TRANSFORMERS[key]
+
+
+_TRANSFORMERS: dict = {}
+
+
+def _rows_by_distance(features, pos, dist, *, k: int | None = None):
+    """The rows at ``pos`` with ``distance_m``, sorted by (distance, name), ties in input order
+    (``pos`` ascending); only the first ``k`` when given.  Sorts the keys, then takes the rows once."""
+    import pandas as pd
+
+    keys = pd.DataFrame({"distance_m": dist})
+    if "name" in features.columns:
+        keys["name"] = features["name"].iloc[pos].reset_index(drop=True)
+    order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    if k is not None:
+        order = order[:k]
+    out = features.iloc[pos[order]].copy()
+    out["distance_m"] = dist[order]
+    return out
 
 
 def _distances_all(features, target, *, within: float | None = None):
@@ -141,8 +171,15 @@ def near(features: gpd.GeoDataFrame, target_geom, distance_m: float, *,
         return _scale("near")(features, target_geom, distance_m)
     if distance_m < 0:
         raise QueryError(f"the distance must be zero or more metres, got {distance_m}")
-    feats, dist = _distances(features, target_geom, within=float(distance_m))
-    return _sorted_with_distance(feats, dist)
+    within = float(distance_m)
+    target = _metric_geom(target_geom)
+    if not _indexed(features):
+        return _sorted_with_distance(*_distances_all(features, target, within=within))
+    # only rows the index cannot rule out are projected and measured
+    pos = query_index.index(features).within_reach(target_geom, within)
+    dist = _measure(features, pos, target)
+    keep = dist <= within
+    return _rows_by_distance(features, pos[keep], dist[keep])
 
 
 def along(features: gpd.GeoDataFrame, line_geom, distance_m: float, *,
@@ -246,14 +283,13 @@ def nearest(features: gpd.GeoDataFrame, target_geom, k: int = 5, *,
         return _sorted_with_distance(feats, dist).head(k)
     import numpy as np
 
-    first = features.geometry.iloc[pos].to_crs(METRIC_CRS).distance(target).to_numpy()
+    first = _measure(features, pos, target)
     bound = float(np.partition(first, k - 1)[k - 1])
     if not math.isfinite(bound):
         feats, dist = _distances_all(features, target)
         return _sorted_with_distance(feats, dist).head(k)
-    feats = features.iloc[found.within_reach(target_geom, bound)]
-    dist = feats.geometry.to_crs(METRIC_CRS).distance(target)
-    return _sorted_with_distance(feats, dist).head(k)
+    pos = found.within_reach(target_geom, bound)
+    return _rows_by_distance(features, pos, _measure(features, pos, target), k=k)
 
 
 _FIRST_REACH_M = 250.0
