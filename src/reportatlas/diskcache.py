@@ -9,6 +9,7 @@ making the thing again.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -79,3 +80,25 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+@functools.lru_cache(maxsize=8)
+def transformer(src: str, dst: str):
+    """``pyproj.Transformer.from_crs(src, dst, always_xy=True)``.  Choosing the operation
+    searches PROJ's database (~0.2 s); the operation PROJ chose is cached as PROJJSON (keyed
+    by the pyproj and PROJ versions) and rebuilt with ``Transformer.from_pipeline`` (~2 ms),
+    which gives the same transformation."""
+    import pyproj
+    from pyproj import Transformer
+
+    cache_file = path_for("transformer", key("transformer 1", pyproj.__version__, pyproj.proj_version_str,
+                                             src, dst), ".json")
+    data = read(cache_file)
+    if data is not None:
+        try:
+            return Transformer.from_pipeline(data.decode("utf-8"))
+        except Exception:  # a broken cache file: ask PROJ again
+            pass
+    made = Transformer.from_crs(src, dst, always_xy=True)
+    write(cache_file, made.to_json().encode("utf-8"), keep=16)
+    return made

@@ -117,9 +117,9 @@ def _layer_for(geom) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _to_metric():
-    from pyproj import Transformer
+    from .diskcache import transformer
 
-    return Transformer.from_crs(CRS, METRIC_CRS, always_xy=True)
+    return transformer(CRS, METRIC_CRS)
 
 
 def _radius_m(geom) -> float:
