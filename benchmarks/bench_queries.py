@@ -199,12 +199,13 @@ def brute(sites, areas, target, area, road, *, sample: int):
 
 def run(*, quick: bool = False, sizes: list[int] | None = None, sample: int | None = None,
         repeat: int | None = None) -> Figure:
+    import os
+
     sizes = sizes or ([10_000, 100_000] if quick else [10_000, 100_000, 1_000_000])
     sample = sample or (2_000 if quick else 20_000)
     repeat = repeat or (1 if quick else 3)
     missing = missing_module("query")
-    fig = Figure("queries", "Queries at scale")
-    rows, data = [], {}
+    data = {}
     for n in sizes:
         log(f"queries: {n:,} sites")
         args = setup(n)
@@ -213,7 +214,22 @@ def run(*, quick: bool = False, sizes: list[int] | None = None, sample: int | No
         o_build = our_index_build(args[0]) if missing is None else None
         o = ours(*args, repeat=repeat) if missing is None else {}
         dk = dask_engine(*args, repeat=repeat)
-        data[n] = {"ours": o, "dask_engine": dk, "duckdb": d, "brute": b, "duckdb_build_s": d_build, "our_index_build_s": o_build}
+        data[n] = {"ours": o, "dask_engine": dk, "duckdb": d, "brute": b, "duckdb_build_s": d_build,
+                   "our_index_build_s": o_build}
+    settings = {"sizes": sizes, "sample": sample, "repeat": repeat, "load_end": os.getloadavg()[0],
+                "missing": missing}
+    return figure(data, settings)
+
+
+def figure(data: dict, settings: dict) -> Figure:
+    """The table and notes for measured ``data`` (also re-made from results/queries.json)."""
+    sizes, sample, repeat, missing = settings["sizes"], settings["sample"], settings["repeat"], settings["missing"]
+    data = {int(n): v for n, v in data.items() if n != "settings"}
+    fig = Figure("queries", "Queries at scale")
+    rows = []
+    for n in sizes:
+        o, dk, d, b = (data[n][key] for key in ("ours", "dask_engine", "duckdb", "brute"))
+        o_build, d_build = data[n]["our_index_build_s"], data[n]["duckdb_build_s"]
         rows.append({"sites": f"{n:,}", "query": "index build", "reportatlas": fmt_s(o_build) + " ¹", "engine=dask": "–",
                      "DuckDB spatial": fmt_s(d_build), "shapely loop": "–", "vs DuckDB": fmt_ratio(o_build, d_build),
                      "vs loop": "–", "rows (ours / DuckDB)": ""})
@@ -226,7 +242,7 @@ def run(*, quick: bool = False, sizes: list[int] | None = None, sample: int | No
                          "DuckDB spatial": fmt_s(duck_s), "shapely loop": fmt_s(b[op][0]) + (" ²" if n > sample else ""),
                          "vs DuckDB": fmt_ratio(ours_s, duck_s), "vs loop": fmt_ratio(ours_s, b[op][0]),
                          "rows (ours / DuckDB)": f"{ours_rows if ours_rows is not None else '–'} / {duck_rows}"})
-    fig.data = data
+    fig.data = {**data, "settings": settings}
     notes = [
         f"Median of {repeat} call(s) per query; near = {NEAR_M:.0f} m around {TARGET}, along = {ALONG_M:.0f} m "
         f"of a 20 km road, contains = one synthetic 街道 cell, nearest k = {K}, aggregate = sum per 街道 (14 cells).",
@@ -236,6 +252,16 @@ def run(*, quick: bool = False, sizes: list[int] | None = None, sample: int | No
         "projection and two R-trees.",
         f"² the shapely loop ran on the first {sample:,} sites and was scaled linearly to n.",
         "ratios: peer time ÷ our time (reportatlas column, the default local engine; > 1 means we are faster).",
+        "How the local engine answers (reportatlas.query + query_index): geopandas' STRtree on the sites in degrees, "
+        "kept with the frame, gives the rows that can qualify — the target's box (for a road, the boxes of pieces "
+        "about as long as the reach) grown by distance·1.02 + 100 m, a degree of latitude ≥ 110,574 m; only those "
+        "are projected to EPSG:4547 and measured exactly. nearest grows a box until it holds k rows, and their "
+        "k-th exact distance bounds the search. contains tests the candidates' points with the prepared polygon; "
+        "aggregate places points with one vectorised test per 街道 on the tree's candidates and groups on integer "
+        "codes. Answers are tested identical (rows, order, distances bit for bit) to measuring every feature "
+        "(tests/test_query.py).",
+        f"The machine's 2 cores were shared with other jobs during the run (load average {settings['load_end']:.1f} "
+        "when it ended), so every time here is inflated by about that contention, ours and the peers' alike.",
         "engine=dask: the same questions through reportatlas.scale on dask's local threads (2 partitions, data in "
         "memory); it keeps no index between calls (each call filters every partition in degrees before "
         "projecting). Its row counts equal DuckDB's unless marked.",
@@ -260,9 +286,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--sample", type=int)
     parser.add_argument("--repeat", type=int)
+    parser.add_argument("--rerender", action="store_true",
+                        help="re-make results/queries.md from results/queries.json without measuring")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    fig = run(quick=args.quick, sizes=args.sizes, sample=args.sample, repeat=args.repeat)
+    if args.rerender:
+        import json
+
+        from _harness import RESULTS
+
+        saved = json.loads((RESULTS / "queries.json").read_text("utf-8"))["data"]
+        fig = figure(saved, saved["settings"])
+    else:
+        fig = run(quick=args.quick, sizes=args.sizes, sample=args.sample, repeat=args.repeat)
     print(fig.markdown)
     log(f"saved {fig.save()} in {time.perf_counter() - start:.0f} s")
 

@@ -569,7 +569,7 @@ def mixed_features(seed: int, n: int = 400):
 def reference_distances(features, target):
     import geopandas as gpd
 
-    feats = features.loc[features.geometry.notna() & ~features.geometry.is_empty]
+    feats = features.loc[[g is not None and not g.is_empty for g in features.geometry]]
     target_m = gpd.GeoSeries([target], crs=4326).to_crs("EPSG:4547").iloc[0]
     out = feats.copy()
     out["distance_m"] = feats.geometry.to_crs("EPSG:4547").distance(target_m).to_numpy()
@@ -631,7 +631,7 @@ def test_nearest_far_from_every_feature_and_ties():
 
 
 def reference_contains(features, area):
-    feats = features.loc[features.geometry.notna() & ~features.geometry.is_empty]
+    feats = features.loc[[g is not None and not g.is_empty for g in features.geometry]]
     inside = feats.geometry.representative_point().covered_by(area).to_numpy()
     return feats.loc[inside].sort_values("name", kind="stable")
 
