@@ -31,7 +31,7 @@ from .placewords import (BOUNDARY_WORDS, BUILTIN_NAMES, CENTRE_KINDS, CJK, GENER
                          ZHENGZHOU_DISTRICTS)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Cand:
     start: int      # normalised offsets
     end: int
@@ -52,6 +52,7 @@ def _boundary_automaton() -> "ahocorasick.Automaton":
     return auto
 
 
+_MISSING = object()
 _RUN_RE = re.compile(rf"[{CJK}A-Za-z0-9]+")
 _ROAD_LIKE = ("路", "街", "大道", "大街", "村")
 _INNER_WORDS = ("街道", "园区", "片区", "社区", "小区", "板块", "商圈")
@@ -106,7 +107,7 @@ class PlaceFinder:
         for district, sds in hierarchy().items():
             for sd in sds:
                 self.subdistricts[sd] = district
-        self._cut_cache: dict[tuple, int | None] = {}
+        self._shape_cache: dict[tuple, tuple[int, str, str] | None] = {}
         # 街道 abbreviations (中西 for 中原西路街道), all in one regex
         self._abbrs: dict[str, set[str]] = {}
         for sd in self.subdistricts:
@@ -157,32 +158,31 @@ class PlaceFinder:
     def _shapes(self, text: str) -> list[_Cand]:
         out: list[_Cand] = []
         runs = [m.start() for m in _RUN_RE.finditer(text)]
+        cache = self._shape_cache
         for m in SUFFIX_RE.finditer(text):
             suffix = m.group()
+            ms, me = m.span()
             ptype, max_stem = SUFFIX_TYPE[suffix]
-            nxt = text[m.end():m.end() + 1]
+            nxt = text[me:me + 1]
             if nxt and nxt in NOT_AFTER.get(suffix, ""):
                 continue
-            if suffix == "街" and text[m.end():m.end() + 1] == "道":
+            if suffix == "街" and nxt == "道":
                 continue
-            run_start = runs[bisect.bisect_right(runs, m.start()) - 1]
-            stem_start = self._stem_start(text, m.start(), max_stem, suffix, ptype, run_start)
-            if stem_start is None:
+            limit = self._stem_limit(text, ms, max_stem, suffix, runs[bisect.bisect_right(runs, ms) - 1])
+            if limit >= ms:
                 continue
-            stem = text[stem_start:m.start()]
-            if not _good_stem(stem, suffix):
-                continue
-            name = stem + suffix
-            if ptype == "road" and name not in self.known and self.known.get(name[1:], ("", ""))[1] == "road":
-                stem_start, name = stem_start + 1, name[1:]  # 其中中华山路: the known 华山路
-            if suffix == "街道" and name not in self.known and stem[-1] not in "路街村镇湖山河庄寨庙园桥门" \
-                    and not text.startswith(("办事处", "党工委"), m.end()):
-                continue  # 召开街道: not a name
-            ptype = _refine_type(name, ptype)
-            if ptype in ("road", "river") and text[stem_start - 1:stem_start] == "“" \
-                    and text[m.end():m.end() + 1] == "”":
-                continue  # a slogan in quotes: “项目强街”, “幸福汝河”
-            out.append(_Cand(stem_start, m.end(), _canonical(name, ptype), ptype, 1))
+            # the outcome depends on the stem window, the type word and a few characters
+            # around them only: decided once per distinct key
+            key = (text[limit:ms], max_stem, suffix, ptype, text[limit - 1:limit] if limit else "",
+                   text[me:me + 3])
+            hit = cache.get(key, _MISSING)
+            if hit is _MISSING:
+                if len(cache) > 200_000:
+                    cache.clear()
+                hit = cache[key] = self._shape(*key)
+            if hit is not None:
+                rel, name, final_type = hit
+                out.append(_Cand(limit + rel, me, name, final_type, 1))
         for m in re.finditer(rf"([{CJK}]{{2,6}}城)(?=[东西南北]门)", text):   # 绿都城东门: a compound's gate
             cut = _trim_left(m.group(1)[:-1])
             if len(m.group(1)) - cut >= 3:
@@ -193,29 +193,40 @@ class PlaceFinder:
             out.append(_Cand(m.start(), m.end(), m.group(), "road", 1))
         return out
 
-    def _stem_start(self, text: str, suffix_start: int, max_stem: int, suffix: str,
-                    ptype: str = "", run_start: int = 0) -> int | None:
-        """Start of the name stem before the type word at ``suffix_start`` (None: no name).
-
-        ``run_start`` is where the run of CJK/alphanumeric characters holding the type word
-        starts (the stem never reaches past it)."""
+    @staticmethod
+    def _stem_limit(text: str, suffix_start: int, max_stem: int, suffix: str, run_start: int) -> int:
+        """How far left the stem of the type word at ``suffix_start`` may reach: the run of
+        CJK/alphanumeric characters holding it (it starts at ``run_start``), at most
+        max(max_stem, 12) characters, and not over another 路/街 for a road."""
         limit = max(suffix_start - max(max_stem, 12), 0, run_start)
-        if suffix in _ROAD_LIKE:   # a road name does not run over another 路/街
+        if suffix in _ROAD_LIKE:
             limit = max(limit, text.rfind("路", limit, suffix_start) + 1, text.rfind("街", limit, suffix_start) + 1)
-        i = limit
-        if i >= suffix_start:
+        return limit
+
+    def _shape(self, window: str, max_stem: int, suffix: str, ptype: str, before: str,
+               after: str) -> tuple[int, str, str] | None:
+        """The name a type word makes with the ``window`` of text before it:
+        ``(start in window, canonical name, place_type)`` or None.  ``before`` is the
+        character before the window, ``after`` the three after the type word."""
+        cut = self._stem_cut(window, max_stem, suffix, ptype)
+        if cut is None:
             return None
-        key = (text[i:suffix_start], max_stem, suffix, ptype)
-        cut = self._cut_cache.get(key, -1)
-        if cut == -1:
-            if len(self._cut_cache) > 200_000:
-                self._cut_cache.clear()
-            cut = self._cut_cache[key] = self._stem_cut(*key)
-        return None if cut is None else i + cut
+        stem = window[cut:]
+        if not _good_stem(stem, suffix):
+            return None
+        name = stem + suffix
+        if ptype == "road" and name not in self.known and self.known.get(name[1:], ("", ""))[1] == "road":
+            cut, name = cut + 1, name[1:]  # 其中中华山路: the known 华山路
+        if suffix == "街道" and name not in self.known and stem[-1] not in "路街村镇湖山河庄寨庙园桥门" \
+                and not after.startswith(("办事处", "党工委")):
+            return None  # 召开街道: not a name
+        ptype = _refine_type(name, ptype)
+        if ptype in ("road", "river") and (window[cut - 1] if cut else before) == "“" and after[:1] == "”":
+            return None  # a slogan in quotes: “项目强街”, “幸福汝河”
+        return cut, _canonical(name, ptype), ptype
 
     def _stem_cut(self, stem: str, max_stem: int, suffix: str, ptype: str) -> int | None:
-        """Characters to drop from the left of ``stem`` (None: no name); depends on the
-        stem alone, so it is cached per finder."""
+        """Characters to drop from the left of ``stem`` (None: no name)."""
         n = len(stem)
         cut = 0
         # known names inside the stem: a district or 街道 named inside the stem is a mention
