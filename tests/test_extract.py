@@ -330,3 +330,35 @@ def test_readme_section_is_replaced_not_duplicated(tmp_path):
 def test_a_compound_named_by_its_gate(tmp_path):
     places = places_of(tmp_path, "街道在金槐城南门、汝水东路等处新增停车位。")
     assert ("金槐城", "residential_compound") in {(p.name, p.place_type) for p in places}
+
+
+# --------------------------------------------------------------------------- caches
+
+def _mentions(places):
+    return [(p.report, p.name, p.place_type, p.start, p.end, p.sentence) for p in places]
+
+
+def test_a_finder_used_for_many_reports_gives_what_a_fresh_one_gives(tmp_path):
+    """The finder remembers the names it decided per stem; a report read after others
+    (sharing stems, with other context around them) comes out as on a fresh finder."""
+    from reportatlas.corpus import split_articles
+    from reportatlas.placenames import PlaceFinder
+
+    texts = ["中原区汝河路街道办事处\n\n街道新建青槐路，“幸福汝河”品牌叫响，改造银杏苑小区。",
+             "中原区汝河路街道办事处\n\n召开街道会议，青槐路拓宽，幸福汝河治理完成，督导检查华庭路施工。",
+             "中原区汝河路街道办事处\n\n其中中华山路、青槐路18号院，“青槐路”与银杏苑小区二期同步推进。"]
+    reports = []
+    for i, t in enumerate(texts):
+        path = tmp_path / f"r{i}.txt"
+        path.write_text(t, encoding="utf-8")
+        reports.append(read_report(path))
+    known = hierarchy_known_names() + [KnownName("华山路", "road")]
+    shared = PlaceFinder(known)
+    used = [_mentions(shared.find(r, split_articles(r))) for r in reports + reports[::-1]]
+    fresh = [_mentions(PlaceFinder(known).find(r, split_articles(r))) for r in reports + reports[::-1]]
+    assert used == fresh
+    got = {n for ms in fresh for _r, n, *_ in ms}
+    assert {"青槐路", "银杏苑小区", "华庭路", "华山路", "青槐路18号院"} <= got
+    assert "召开街道" not in got and "会议" not in " ".join(got)
+    assert "幸福汝河" not in {n for _r, n, *_ in fresh[0]}   # in quotes: a slogan
+    assert "幸福汝河" in {n for _r, n, *_ in fresh[1]}       # the same words as a river
