@@ -108,6 +108,7 @@ class PlaceFinder:
             for sd in sds:
                 self.subdistricts[sd] = district
         self._shape_cache: dict[tuple, tuple[int, str, str] | None] = {}
+        self._cut_cache: dict[tuple, int | None] = {}
         # 街道 abbreviations (中西 for 中原西路街道), all in one regex
         self._abbrs: dict[str, set[str]] = {}
         for sd in self.subdistricts:
@@ -208,7 +209,12 @@ class PlaceFinder:
         """The name a type word makes with the ``window`` of text before it:
         ``(start in window, canonical name, place_type)`` or None.  ``before`` is the
         character before the window, ``after`` the three after the type word."""
-        cut = self._stem_cut(window, max_stem, suffix, ptype)
+        key = (window, max_stem, suffix, ptype)
+        cut = self._cut_cache.get(key, -1)
+        if cut == -1:
+            if len(self._cut_cache) > 200_000:
+                self._cut_cache.clear()
+            cut = self._cut_cache[key] = self._stem_cut(*key)
         if cut is None:
             return None
         stem = window[cut:]
@@ -394,6 +400,7 @@ def _prev_disjoint(starts: list[int], j: int, k: int, wlen: int) -> int:
 
 
 _VERBISH = ("v", "vn", "vd", "d", "p", "c", "ad", "t")
+_VERB_LINE = re.compile(r"^(\S\S+) \d+ (?:" + "|".join(_VERBISH) + r")[a-z]*\r?$", re.M)
 _NOUNISH = ("n", "ns", "nr", "nz", "nt", "j", "m", "x", "eng", "f", "s", "a", "b", "l", "i")
 
 
@@ -409,13 +416,10 @@ def _verb_automaton():
     except ImportError:  # pragma: no cover - jieba is a dependency; keep working without it
         return None
     from pathlib import Path
+    words = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
     auto = ahocorasick.Automaton()
-    with open(Path(jieba.__file__).with_name("dict.txt"), encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            word, tag = parts[0], parts[-1]
-            if len(parts) == 3 and len(word) >= 2 and tag.startswith(_VERBISH):
-                auto.add_word(word, len(word))
+    for word in _VERB_LINE.findall(words):   # "word freq tag" lines with a verbish tag
+        auto.add_word(word, len(word))
     auto.make_automaton()
     return auto
 
