@@ -701,6 +701,29 @@ def test_aggregate_with_index_places_every_feature_like_a_plain_loop(seed):
     assert counts["n"].sum() == every["count"].sum() > 300
 
 
+@pytest.mark.parametrize("seed", [27, 32])
+def test_aggregate_grid_shortcut_places_points_like_a_plain_loop(seed, monkeypatch):
+    """Large inputs first place points by a grid of cells one polygon covers whole; forced on
+    here for a small frame whose points sit on edges shared by two areas and on cell lines."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    from reportatlas import query_index
+
+    monkeypatch.setattr(query_index, "GRID_MIN_POINTS", 0)
+    monkeypatch.setattr(query_index, "GRID", 8)
+    feats = mixed_features(seed, n=1500)
+    areas = gpd.GeoDataFrame({"name": ["西", "东", "中心", "斜"]}, geometry=[
+        box(113.55, 34.72, 113.60, 34.78), box(113.60, 34.72, 113.65, 34.78),
+        box(113.59, 34.74, 113.61, 34.76),
+        Polygon([(113.55, 34.72), (113.65, 34.72), (113.65, 34.80)])], crs=4326)
+    expected = reference_area_sums(feats, areas, "v")
+    got = query.aggregate(feats, areas, metric="v", stat="sum").set_index("subdistrict")
+    assert (got.loc[expected.index, "n"] == expected["count"]).all()
+    assert (got.loc[expected.index, "value"] == expected["sum"]).all()
+    assert got["n"].sum() == expected["count"].sum() > 1000
+
+
 def test_aggregate_with_many_areas_matches_few_areas_rule():
     import geopandas as gpd
     from shapely.geometry import box

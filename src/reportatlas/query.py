@@ -212,28 +212,39 @@ def contains(features: gpd.GeoDataFrame, area_geom, *, min_share: float | None =
         raise QueryError(f"min_share must be between 0 and 1, got {min_share}")
     if engine == "dask":
         out = _scale("contains")(features, area_geom)
-    else:
-        out = _covered(features, area_geom).copy()
+    elif not _indexed(features):
+        out = _covered_all(features, area_geom).copy()
         out = out.sort_values("name", kind="stable") if "name" in out.columns else out
+    else:
+        pos = _covered(features, area_geom)
+        if "name" in features.columns:   # sort the names, then take the rows once
+            names = features["name"].iloc[pos].reset_index(drop=True)
+            pos = pos[names.sort_values(kind="stable").index.to_numpy()]
+        out = features.iloc[pos].copy()
     if min_share:
         out = out.loc[_share_inside(out, area_geom) >= min_share - 1e-9]
     return out
 
 
+def _covered_all(features, area_geom):
+    """Rows whose representative point ``area_geom`` covers, in input order (any CRS)."""
+    feats = _with_geometry(features)
+    points = feats.geometry.representative_point()
+    idx = points.sindex.query(area_geom, predicate="covers")
+    return feats.iloc[sorted(idx)]
+
+
 def _covered(features, area_geom):
-    """Rows whose representative point ``area_geom`` covers, in input order."""
+    """Positions (ascending) of the rows of a WGS-84 frame whose representative point
+    ``area_geom`` covers."""
+    import numpy as np
     import shapely
 
-    if not _indexed(features):
-        feats = _with_geometry(features)
-        points = feats.geometry.representative_point()
-        idx = points.sindex.query(area_geom, predicate="covers")
-        return feats.iloc[sorted(idx)]
     # a representative point lies on its feature: only rows whose box meets the area's qualify
     pos = query_index.index(features).overlapping(area_geom)
-    points = query_index.representative_points(features.geometry.values[pos])
+    points = query_index.representative_points(np.asarray(features.geometry.values[pos]))
     shapely.prepare(area_geom)   # in place: GEOS's prepared geometry answers covers() fast
-    return features.iloc[pos[shapely.covers(area_geom, points)]]
+    return pos[shapely.covers(area_geom, points)]
 
 
 def _share_inside(frame, area_geom):

@@ -182,6 +182,12 @@ def area_codes(xy, points, polys, area_m, *, in_box=None):
         return codes
     if len(geoms) <= FEW_AREAS:
         free = ~np.isnan(x)
+        grid = _grid_codes(x, y, geoms, order)
+        if grid is not None:
+            # points in cells one polygon decides are placed; only the others are tested
+            decided, free = grid
+            codes[decided >= 0] = decided[decided >= 0]
+            in_box = None
         for i in order:
             poly = geoms[i]
             if poly is None or poly.is_empty:
@@ -208,3 +214,50 @@ def area_codes(xy, points, polys, area_m, *, in_box=None):
     first = np.r_[True, pts[1:] != pts[:-1]] if len(pts) else np.zeros(0, dtype=bool)
     codes[pts[first]] = poly_i[first]
     return codes
+
+
+GRID = 128  # cells per side of the grid that decides most points without a point-in-polygon test
+GRID_MIN_POINTS = 50_000  # fewer points: testing each is cheaper than classifying the cells
+
+
+def _grid_codes(x, y, geoms, order):
+    """(codes, undecided): a GRID×GRID grid over the polygons' extent.  A cell whose first
+    polygon (smallest first) to touch it covers it whole gives that polygon to every point in
+    it; a cell no polygon touches gives none; points in the other cells are left undecided.
+    Cells are grown by a millionth of their size so a point is always inside its cell's box."""
+    import numpy as np
+    import shapely
+
+    live = [i for i in order if geoms[i] is not None and not geoms[i].is_empty]
+    if not live or len(x) < GRID_MIN_POINTS:
+        return None
+    b = shapely.bounds(geoms[live])
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    dx, dy = (x1 - x0) / GRID, (y1 - y0) / GRID
+    if not (dx > 0 and dy > 0):
+        return None
+    ex, ey = dx * 1e-6, dy * 1e-6
+    state = np.full(GRID * GRID, -1, dtype=np.int64)      # -1 untouched, -2 mixed, i: polygon i
+    for i, (minx, miny, maxx, maxy) in zip(live, b):
+        cols = np.arange(max(int((minx - x0) / dx) - 1, 0), min(int((maxx - x0) / dx) + 2, GRID))
+        rows = np.arange(max(int((miny - y0) / dy) - 1, 0), min(int((maxy - y0) / dy) + 2, GRID))
+        ii, jj = np.meshgrid(cols, rows)
+        ii, jj = ii.ravel(), jj.ravel()
+        cells = jj * GRID + ii
+        todo = state[cells] == -1
+        ii, jj, cells = ii[todo], jj[todo], cells[todo]
+        boxes = shapely.box(x0 + ii * dx - ex, y0 + jj * dy - ey, x0 + (ii + 1) * dx + ex, y0 + (jj + 1) * dy + ey)
+        poly = geoms[i]
+        shapely.prepare(poly)
+        touch = shapely.intersects(poly, boxes)
+        state[cells[touch]] = -2
+        state[cells[touch][shapely.covers(poly, boxes[touch])]] = i
+    inside = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+    col = np.clip(((x[inside] - x0) / dx).astype(np.int64), 0, GRID - 1)
+    row = np.clip(((y[inside] - y0) / dy).astype(np.int64), 0, GRID - 1)
+    found = state[row * GRID + col]
+    codes = np.full(len(x), -1, dtype=np.int64)
+    codes[inside] = np.where(found >= 0, found, -1)
+    undecided = np.zeros(len(x), dtype=bool)
+    undecided[inside[found == -2]] = True
+    return codes, undecided
