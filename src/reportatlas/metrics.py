@@ -131,7 +131,12 @@ def _clause_starts(text: str, lo: int, hi: int, clause_ends: Sequence[int] | Non
     return [i + 1 for i in clause_ends[bisect.bisect_left(clause_ends, lo):bisect.bisect_left(clause_ends, hi)]]
 
 
+_OPENING_QUOTES = re.compile("[" + "".join(QUOTES) + "]")
+
+
 def _in_quotes(text: str, pos: int, sent_start: int) -> bool:
+    if not _OPENING_QUOTES.search(text, sent_start, pos):
+        return False             # no quote opens before the number in its sentence
     seg = text[sent_start:pos]
     for o, c in QUOTES.items():
         if o == c:
