@@ -46,9 +46,12 @@ def read(path: Path | None) -> bytes | None:
         return None
     try:
         data = path.read_bytes()
-        os.utime(path)
     except OSError:
         return None
+    try:
+        os.utime(path)
+    except OSError:  # a read-only cache is still a cache
+        pass
     return data
 
 
