@@ -768,3 +768,16 @@ def test_other_crs_gives_the_same_rows_without_the_index():
     assert list(query.nearest(pts.to_crs(3857), target, 5).index) == list(query.nearest(pts, target, 5).index)
     with pytest.raises(QueryError, match="WGS-84"):
         query.index(pts.to_crs(3857))
+
+
+@pytest.mark.parametrize("label, wkt", TARGETS)
+def test_points_only_frames_use_kept_projected_coordinates_with_identical_answers(label, wkt):
+    import shapely
+
+    feats = mixed_features(33)
+    feats = feats.loc[[g is None or g.geom_type == "Point" for g in feats.geometry]]   # missing rows stay
+    target = shapely.from_wkt(wkt)
+    query.index(feats)                       # builds the projected coordinates up front
+    expected = reference_distances(feats, target)
+    assert_identical(query.near(feats, target, 900.0), expected.loc[expected["distance_m"] <= 900.0])
+    assert_identical(query.nearest(feats, target, 12), expected.head(12))

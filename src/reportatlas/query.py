@@ -94,6 +94,11 @@ def _measure(features, pos, target_m):
     import numpy as np
     import shapely
 
+    found = query_index.index(features)
+    if found.points_only(features.geometry.values):
+        # points: their projected coordinates are kept in the index
+        x, y = found.metric_xy(features.geometry.values, _to_metric(features.crs))
+        return shapely.distance(shapely.points(x[pos], y[pos]), target_m)
     values = features.geometry.values[pos]
     plain = np.asarray(values)
     if len(plain) and (shapely.get_type_id(plain) == 0).all() and not shapely.has_z(plain).any():
@@ -318,7 +323,12 @@ def index(features: gpd.GeoDataFrame) -> query_index.SpatialIndex:
     if not query_index.is_wgs84(features):
         raise QueryError(f"the index needs features in WGS-84 (EPSG:4326), got {features.crs}; "
                          "call features.to_crs('EPSG:4326') first")
-    return query_index.index(features)
+    found = query_index.index(features)
+    values = features.geometry.values
+    found.xy(values)
+    if found.points_only(values):
+        found.metric_xy(values, _to_metric(features.crs))
+    return found
 
 
 def which(point, areas: gpd.GeoDataFrame, *, engine: str = "local") -> gpd.GeoDataFrame:

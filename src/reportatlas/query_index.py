@@ -42,6 +42,7 @@ class SpatialIndex:
         self.size = len(features)
         self._xy = None
         self._points_only = None
+        self._metric_xy = None
 
     def grown_box(self, target, reach_m: float):
         """The target's bounding box grown by ``reach_m`` metres (conservatively, in degrees)."""
@@ -63,7 +64,9 @@ class SpatialIndex:
         if target.geom_type in ("LineString", "MultiLineString"):
             boxes = self._piece_boxes(target, reach_m)
             if len(boxes) > 1:
-                return np.unique(self.tree.query(boxes)[1])
+                hit = np.zeros(self.size, dtype=bool)   # pieces overlap: mark, then list once
+                hit[self.tree.query(boxes)[1]] = True
+                return np.flatnonzero(hit)
         return np.sort(self.tree.query(shapely.box(*self.grown_box(target, reach_m))))
 
     def _piece_boxes(self, line, reach_m: float):
@@ -98,14 +101,25 @@ class SpatialIndex:
         return self.tree.query(shapely.box(*bounds))
 
     def points_only(self, values) -> bool:
-        """True when every located row is a Point.  Computed once."""
+        """True when every located row is a 2D Point.  Computed once."""
         if self._points_only is None:
             import numpy as np
             import shapely
 
-            kinds = shapely.get_type_id(np.asarray(values))
-            self._points_only = bool(((kinds == 0) | (kinds == -1)).all())
+            plain = np.asarray(values)
+            kinds = shapely.get_type_id(plain)
+            self._points_only = bool(((kinds == 0) | (kinds == -1)).all()) and not shapely.has_z(plain).any()
         return self._points_only
+
+    def metric_xy(self, values, transformer):
+        """Points-only frames: every point's coordinates in the metric CRS (``transformer``,
+        the one geopandas' to_crs uses, so the same numbers).  Computed once."""
+        if self._metric_xy is None:
+            import numpy as np
+
+            x, y = transformer.transform(*self.xy(values))
+            self._metric_xy = (np.asarray(x), np.asarray(y))
+        return self._metric_xy
 
     def xy(self, values):
         """(x, y) arrays: every row's representative point (the point itself for points), NaN
