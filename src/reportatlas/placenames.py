@@ -13,6 +13,11 @@ Work happens on ``Report.normalized``; every mention is mapped back to ORIGINAL 
   ``槐荫、杏坛、汝南3个社区`` three communities.
 * Short forms: a bare ``二期安置区`` after ``洛达庙一期安置区`` is ``洛达庙二期安置区``; the
   abbreviation of a 街道 (``中西`` for 中原西路街道) after a preposition (在中西…) is that 街道.
+
+Speed: boundary words and known names inside a stem come from Aho-Corasick automata; what a
+type word makes of the text before it is decided once per distinct stem window and context
+(a finder keeps these decisions, so build one finder per set of known names and reuse it);
+jieba's POS tagger runs only on stems holding a dictionary verb of two or more characters.
 """
 from __future__ import annotations
 
@@ -53,7 +58,7 @@ def _boundary_automaton() -> "ahocorasick.Automaton":
 
 
 _MISSING = object()
-_RUN_RE = re.compile(rf"[{CJK}A-Za-z0-9]+")
+_RUN_RE = re.compile(STEM_CHAR.pattern + "+")   # runs of characters a stem may hold
 _ROAD_LIKE = ("路", "街", "大道", "大街", "村")
 _INNER_WORDS = ("街道", "园区", "片区", "社区", "小区", "板块", "商圈")
 
