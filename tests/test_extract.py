@@ -362,3 +362,35 @@ def test_a_finder_used_for_many_reports_gives_what_a_fresh_one_gives(tmp_path):
     assert "召开街道" not in got and "会议" not in " ".join(got)
     assert "幸福汝河" not in {n for _r, n, *_ in fresh[0]}   # in quotes: a slogan
     assert "幸福汝河" in {n for _r, n, *_ in fresh[1]}       # the same words as a river
+
+
+_RUN_TWICE = """
+import json, sys
+from reportatlas.extract import extract
+from reportatlas.placenames import hierarchy_known_names
+ex = extract([sys.argv[1]], known_names=hierarchy_known_names())
+print(json.dumps({"places": [[p.name, p.start, p.end] for p in ex.places],
+                  "tagger": "jieba.posseg" in sys.modules}, ensure_ascii=False))
+"""
+
+
+def test_verb_cuts_are_remembered_on_disk_between_runs(tmp_path):
+    """A second run over the same stems needs no POS tagger (its decisions are cached in
+    REPORTATLAS_CACHE_DIR) and finds the same places; with the cache off, the same again."""
+    import os
+    import subprocess
+
+    path = tmp_path / "r.txt"
+    path.write_text("中原区汝河路街道办事处\n\n街道督导检查华庭路施工，筹备汝河路街道邻里节。", encoding="utf-8")
+
+    def run(cache: str) -> dict:
+        env = {**os.environ, "REPORTATLAS_CACHE_DIR": cache}
+        done = subprocess.run([sys.executable, "-c", _RUN_TWICE, str(path)], env=env, check=True,
+                              capture_output=True, text=True, timeout=120)
+        return json.loads(done.stdout)
+
+    cache = str(tmp_path / "cache")
+    first, second, uncached = run(cache), run(cache), run("")
+    assert first["tagger"] and not second["tagger"] and uncached["tagger"]
+    assert first["places"] == second["places"] == uncached["places"]
+    assert "华庭路" in {name for name, *_ in first["places"]}

@@ -25,6 +25,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 import ahocorasick
@@ -144,6 +145,7 @@ class PlaceFinder:
                 district=art.district if art else "", mention=text[c.start:c.end],
                 name=c.name, place_type=c.place_type, start=oa, end=ob,
                 sentence=_sentence(text, c.start, c.end, bounds), known=c.known))
+        _VERB_CUTS.flush()
         return out
 
     # ------------------------------------------------------------------ known names
@@ -420,7 +422,6 @@ def _verb_automaton():
         import jieba
     except ImportError:  # pragma: no cover - jieba is a dependency; keep working without it
         return None
-    from pathlib import Path
     words = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
     auto = ahocorasick.Automaton()
     for word in _VERB_LINE.findall(words):   # "word freq tag" lines with a verbish tag
@@ -429,12 +430,77 @@ def _verb_automaton():
     return auto
 
 
+class _VerbCuts:
+    """Verb cuts already decided, kept on disk (:mod:`reportatlas.diskcache`) between runs,
+    keyed by jieba's version and dictionary and by this rule, so that a run over stems seen
+    before needs neither jieba's dictionary nor its tagger."""
+    RULE = "verb_cut 1 " + " ".join(_VERBISH) + " / " + " ".join(_NOUNISH)
+    LIMIT = 100_000
+
+    def __init__(self):
+        self.cuts: dict[str, int] | None = None
+        self.path = None
+        self.dirty = False
+
+    def load(self) -> dict[str, int]:
+        if self.cuts is None:
+            self.cuts = {}
+            try:
+                import importlib.metadata
+                import importlib.util
+                import json
+
+                from . import diskcache
+                spec = importlib.util.find_spec("jieba")   # not imported: that takes 0.2 s
+                if spec is None or spec.origin is None:
+                    return self.cuts
+                stat = Path(spec.origin).with_name("dict.txt").stat()
+                digest = diskcache.key(self.RULE, importlib.metadata.version("jieba"), str(stat.st_size),
+                                       str(int(stat.st_mtime)))
+                self.path = diskcache.path_for("verbcuts", digest, ".json")
+                data = diskcache.read(self.path)
+                if data:
+                    loaded = json.loads(data)
+                    if isinstance(loaded, dict):
+                        self.cuts = {k: v for k, v in loaded.items() if isinstance(v, int)}
+            except (ImportError, OSError, ValueError):   # no cache: decide again
+                pass
+        return self.cuts
+
+    def add(self, stem: str, cut: int) -> None:
+        cuts = self.load()
+        if len(cuts) < self.LIMIT:
+            cuts[stem] = cut
+            self.dirty = True
+
+    def flush(self) -> None:
+        if self.dirty and self.path is not None:
+            import json
+
+            from . import diskcache
+            diskcache.write(self.path, json.dumps(self.cuts, ensure_ascii=False).encode("utf-8"), keep=2)
+        self.dirty = False
+
+
+_VERB_CUTS = _VerbCuts()
+
+
 @lru_cache(maxsize=16384)
 def _verb_cut(stem: str) -> int:
     """Characters of ``stem`` to drop: everything up to the last verb or adverb (by jieba's
     dictionary) that is followed by a noun of two or more characters, as in 督导检查华庭 → 华庭.
     Words the lists in :mod:`placewords` miss are caught here.  The tagger runs only when a
-    dictionary verb of two or more characters ends at least two characters before the end."""
+    dictionary verb of two or more characters ends at least two characters before the end;
+    decisions are remembered on disk (:class:`_VerbCuts`)."""
+    known = _VERB_CUTS.load().get(stem)
+    if known is not None:
+        return known
+    cut = _tagged_verb_cut(stem)
+    _VERB_CUTS.add(stem, cut)
+    return cut
+
+
+def _tagged_verb_cut(stem: str) -> int:
     verbs = _verb_automaton()
     if verbs is None or not any(end + 3 <= len(stem) for end, _n in verbs.iter(stem)):
         return 0
