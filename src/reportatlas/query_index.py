@@ -195,30 +195,17 @@ def area_codes(xy, points, polys, area_m, *, in_box=None):
     if not len(geoms) or not len(x):
         return codes
     if len(geoms) <= FEW_AREAS:
-        free = ~np.isnan(x)
         grid = _grid_codes(x, y, geoms, order)
-        if grid is not None:
+        if grid is None:
+            _test_each(codes, x, y, geoms, order, in_box=in_box)
+        else:
             # points in cells one polygon decides are placed; only the others are tested
-            decided, free = grid
-            codes[decided >= 0] = decided[decided >= 0]
-            in_box = None
-        for i in order:
-            poly = geoms[i]
-            if poly is None or poly.is_empty:
-                continue
-            minx, miny, maxx, maxy = poly.bounds
-            if in_box is None:
-                cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
-            else:
-                cand = in_box(poly.bounds)
-                cand = cand[free[cand]]
-            if not len(cand):
-                continue
-            shapely.prepare(poly)
-            # a point intersects a polygon exactly when the polygon covers it
-            hit = cand[shapely.intersects_xy(poly, x[cand], y[cand])]
-            codes[hit] = i
-            free[hit] = False
+            decided, undecided = grid
+            rows = np.flatnonzero(undecided)
+            tested = np.full(len(rows), -1, dtype=np.int64)
+            _test_each(tested, x[rows], y[rows], geoms, order)
+            codes[:] = decided
+            codes[rows] = tested
         return codes
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
@@ -228,6 +215,32 @@ def area_codes(xy, points, polys, area_m, *, in_box=None):
     first = np.r_[True, pts[1:] != pts[:-1]] if len(pts) else np.zeros(0, dtype=bool)
     codes[pts[first]] = poly_i[first]
     return codes
+
+
+def _test_each(codes, x, y, geoms, order, *, in_box=None):
+    """Each polygon (smallest first) takes the points not yet placed that it covers: one
+    vectorised point-in-polygon test on the points inside its bounding box."""
+    import numpy as np
+    import shapely
+
+    free = ~np.isnan(x)
+    for i in order:
+        poly = geoms[i]
+        if poly is None or poly.is_empty:
+            continue
+        minx, miny, maxx, maxy = poly.bounds
+        if in_box is None:
+            cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+        else:
+            cand = in_box(poly.bounds)
+            cand = cand[free[cand]]
+        if not len(cand):
+            continue
+        shapely.prepare(poly)
+        # a point intersects a polygon exactly when the polygon covers it
+        hit = cand[shapely.intersects_xy(poly, x[cand], y[cand])]
+        codes[hit] = i
+        free[hit] = False
 
 
 GRID = 128  # cells per side of the grid that decides most points without a point-in-polygon test
