@@ -6,6 +6,11 @@ EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger, central meridian 114°E), never in 
 ``engine="dask"`` hands the same call to :mod:`reportatlas.scale` (dask-geopandas), which
 mirrors these signatures.
 
+Repeated questions on one large frame are fast: the first call (or :func:`index`) builds a
+spatial index that is kept with the frame (:mod:`reportatlas.query_index`); each call then
+measures only the rows the index cannot rule out.  The answers are exactly those of
+measuring every feature (tests/test_query.py compares them bit for bit).
+
 Reading an atlas and resolving names ("煤机路", "113.6,34.75", a feature id) lives in
 :mod:`reportatlas.query_atlas`; SQL in :mod:`reportatlas.sql`.
 """
