@@ -129,12 +129,15 @@ _TRANSFORMERS: dict = {}
 def _rows_by_distance(features, pos, dist, *, k: int | None = None):
     """The rows at ``pos`` with ``distance_m``, sorted by (distance, name), ties in input order
     (``pos`` ascending); only the first ``k`` when given.  Sorts the keys, then takes the rows once."""
+    import numpy as np
     import pandas as pd
 
-    keys = pd.DataFrame({"distance_m": dist})
-    if "name" in features.columns:
-        keys["name"] = features["name"].iloc[pos].reset_index(drop=True)
-    order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    order = np.argsort(dist, kind="stable")
+    ranked = dist[order]
+    if "name" in features.columns and (np.isnan(ranked).any() or (ranked[1:] == ranked[:-1]).any()):
+        # equal distances (or none): the name decides, as in the two-key sort
+        keys = pd.DataFrame({"distance_m": dist, "name": features["name"].iloc[pos].reset_index(drop=True)})
+        order = keys.sort_values(["distance_m", "name"], kind="stable").index.to_numpy()
     if k is not None:
         order = order[:k]
     out = features.iloc[pos[order]].copy()
