@@ -7,7 +7,6 @@ import sys
 from typing import Any, Iterable, Mapping, Sequence
 
 import click
-from wcwidth import wcswidth
 
 log = logging.getLogger("reportatlas")
 
@@ -15,6 +14,8 @@ FORMATS = ("table", "jsonl", "csv", "geojson")
 
 
 def display_width(text: str) -> int:
+    from wcwidth import wcswidth  # imported on first use: ~70 ms a process otherwise
+
     w = wcswidth(text)
     return len(text) if w < 0 else w
 
