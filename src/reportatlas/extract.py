@@ -11,6 +11,7 @@ names are always found by their shape.
 """
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -161,11 +162,19 @@ def extract(paths_or_reports: Iterable[str | Path | Report] | str | Path, *,
     all_articles: list[Article] = []
     all_places: list[PlaceMention] = []
     all_metrics: list[Any] = []
-    for report in reports:
-        articles = split_articles(report)
-        places = finder.find(report, articles)
-        all_articles += articles
-        all_places += places
-        if extract_metrics is not None:
-            all_metrics += list(extract_metrics(report, articles, places))
+    # the results are many small objects without reference cycles: the cyclic garbage
+    # collector would rescan all of them again and again (a quarter of the time at 8 MB)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for report in reports:
+            articles = split_articles(report)
+            places = finder.find(report, articles)
+            all_articles += articles
+            all_places += places
+            if extract_metrics is not None:
+                all_metrics += list(extract_metrics(report, articles, places))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return Extraction(reports=reports, articles=all_articles, places=all_places, metrics=all_metrics)
