@@ -56,24 +56,7 @@ class PlaceMention:
                 "district": self.district}
 
 
-try:  # the metrics engineer's module; absent while it is being written
-    from .metrics import Metric  # noqa: F401  (re-exported)
-except ImportError:  # pragma: no cover - depends on the other module being present
-    @dataclass
-    class Metric:  # type: ignore[no-redef]
-        report: str
-        article: str
-        subject: str
-        subject_type: str
-        metric: str
-        value: float
-        unit: str
-        raw: str
-        qualifier: str | None
-        period: str | None
-        start: int
-        end: int
-        sentence: str = ""
+from .metrics import Metric, extract_metrics  # noqa: E402,F401  (Metric re-exported)
 
 
 METRIC_FIELDS = ("report", "article", "subject", "metric", "value", "unit", "raw",
@@ -154,11 +137,6 @@ def extract(paths_or_reports: Iterable[str | Path | Report] | str | Path, *,
     if known_names is None:
         known_names = default_known_names()
     finder = PlaceFinder(known_names)
-    try:
-        from .metrics import extract_metrics
-    except ImportError:
-        extract_metrics = None
-        log.info("reportatlas.metrics is not available: no metrics extracted")
     all_articles: list[Article] = []
     all_places: list[PlaceMention] = []
     all_metrics: list[Any] = []
@@ -172,8 +150,7 @@ def extract(paths_or_reports: Iterable[str | Path | Report] | str | Path, *,
             places = finder.find(report, articles)
             all_articles += articles
             all_places += places
-            if extract_metrics is not None:
-                all_metrics += list(extract_metrics(report, articles, places))
+            all_metrics += list(extract_metrics(report, articles, places))
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -9,11 +9,11 @@ the text folium itself would write for it (tests/test_render.py compares them).
 """
 from __future__ import annotations
 
+from ._files import atomic_write_text
+
 import html
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from .render_assets import RenderError, check_offline, inline_assets, own_asset
@@ -200,14 +200,4 @@ def _page_html(payload: dict, bounds, *, title: str, skeleton: _Skeleton | None 
     return skeleton.fill(_script_json(payload, texts), _center(bounds), title=title)
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+_write_text = atomic_write_text  # the one implementation, in reportatlas._files

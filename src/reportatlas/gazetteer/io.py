@@ -6,9 +6,9 @@ Files are written to a temporary name beside the target and renamed.
 """
 from __future__ import annotations
 
+from .._files import atomic_write_text
+
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -61,18 +61,7 @@ def dumps(entries: Iterable[dict], *, meta: dict | None = None, features: Iterab
     return text + ',"features":[\n' + ",\n".join(lines) + "\n]}\n"
 
 
-def atomic_write(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+atomic_write = atomic_write_text  # the one implementation, in reportatlas._files
 
 
 def read_features(path: Path) -> list[dict]:
