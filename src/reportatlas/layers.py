@@ -29,7 +29,6 @@ investment); when nothing in it states an investment, the 街道's own stated fi
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import json
 import logging
@@ -50,7 +49,7 @@ from .precision import APPROXIMATE, rank
 log = logging.getLogger("reportatlas.layers")
 
 CRS = "EPSG:4326"
-METRIC_CRS = "EPSG:4547"
+from .crs import METRIC_CRS  # noqa: E402
 CORE_LAYERS = ("sites", "roads", "areas")
 LAYER_GEOMETRY = {"sites": "Point", "roads": "MultiLineString", "areas": "MultiPolygon"}
 LAYER_TITLES = {"sites": "项目与地点 sites", "roads": "道路 roads", "areas": "区域 areas"}
@@ -115,9 +114,8 @@ def _layer_for(geom) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
 def _to_metric():
-    from .diskcache import transformer
+    from .crs import transformer
 
     return transformer(CRS, METRIC_CRS)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import query_index
 from .errors import QueryError
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-METRIC_CRS = "EPSG:4547"
+from .crs import METRIC_CRS  # noqa: E402
 ENGINES = ("local", "dask")
 STATS = ("sum", "count", "mean", "min", "max")
 
@@ -115,15 +115,9 @@ def _measure(features, pos, target_m):
 
 
 def _to_metric(crs):
-    from pyproj import Transformer
+    from .crs import transformer
 
-    key = crs.to_wkt()
-    if key not in _TRANSFORMERS:
-        _TRANSFORMERS[key] = Transformer.from_crs(crs, METRIC_CRS, always_xy=True)
-    return _TRANSFORMERS[key]
-
-
-_TRANSFORMERS: dict = {}
+    return transformer(crs, METRIC_CRS)
 
 
 def _rows_by_distance(features, pos, dist, *, k: int | None = None):

@@ -14,14 +14,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import shapely
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.ops import linemerge, nearest_points, substring
 
-METRIC_CRS = "EPSG:4547"
+from .crs import METRIC_CRS  # noqa: E402
 
 _ROAD = r"[^\s,，;；。、()（）与和及至到-]{1,12}?(?:大道|大街|路|街|环|巷)"
 _JOIN = r"(?:与|和|及|、|/|&|\+)"
@@ -137,12 +136,10 @@ def parse_extent(key: str) -> Extent | None:
 
 # --- coordinates -------------------------------------------------------------------------
 
-@lru_cache(maxsize=2)
 def _transformer(forward: bool):
-    from pyproj import Transformer
+    from .crs import WGS84, transformer
 
-    src, dst = ("EPSG:4326", METRIC_CRS) if forward else (METRIC_CRS, "EPSG:4326")
-    return Transformer.from_crs(src, dst, always_xy=True)
+    return transformer(WGS84, METRIC_CRS) if forward else transformer(METRIC_CRS, WGS84)
 
 
 def _apply(geom, forward: bool):

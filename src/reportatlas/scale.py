@@ -32,7 +32,7 @@ from fractions import Fraction
 
 from .errors import GeometryError, InputError, QueryError
 
-METRIC_CRS = "EPSG:4547"
+from .crs import METRIC_CRS  # noqa: E402
 WGS84 = "EPSG:4326"
 STATS = ("sum", "count", "mean", "min", "max")
 #: rows per partition when a GeoDataFrame in memory is split

@@ -7,7 +7,6 @@ takes well under a second, which is what a build needs.
 """
 from __future__ import annotations
 
-import functools
 from typing import Iterable
 
 import numpy as np
@@ -71,12 +70,11 @@ def geometry_to_wgs84(geoms, datum: str):
     return shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
 
 
-@functools.lru_cache(maxsize=8)
 def transformer(src: int, dst: int):
-    """A cached pyproj Transformer (creating one costs ~0.1-0.7 s), always (x, y) order."""
-    from pyproj import Transformer
+    """A cached pyproj Transformer, always (x, y) order (see :func:`reportatlas.crs.transformer`)."""
+    from ..crs import transformer as cached
 
-    return Transformer.from_crs(src, dst, always_xy=True)
+    return cached(src, dst)
 
 
 def to_metric(lon, lat):
