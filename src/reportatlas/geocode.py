@@ -455,23 +455,63 @@ class Geocoder:
         return None
 
     def _crossing_metric(self, a: str, b: str, ctx: str | None):
-        """(point in metres, confidence, source, method) of the crossing of roads a and b."""
+        """(point in metres, confidence, source, method, entry row or None) of the crossing of
+        roads a and b, from the best evidence there is, in this order: a crossing entry or the
+        two lines meeting (within the tolerance); the same for another section name of either
+        road (嵩山路 for 嵩山北路); the lines prolonged, or a road known only as a point."""
+        found = self._pair_metric(a, b, ctx, weak=False)
+        if found is not None:
+            return found
+        variants = []
+        for va, vb in self._variant_pairs(a, b):
+            got = self._pair_metric(va, vb, ctx, weak=False)
+            if got is not None:
+                variants.append((got, va, vb))
+        if variants:
+            (point, conf, source, method, row), va, vb = max(variants, key=lambda v: v[0][1])
+            said = "、".join(f"{new} for {old}" for old, new in ((a, va), (b, vb)) if old != new)
+            return point, conf * 0.7, source, f"{method} (taking {said}: another section of the same road)", None
+        found = self._pair_metric(a, b, ctx, weak=True)
+        if found is not None:
+            return found
+        for va, vb in self._variant_pairs(a, b):
+            got = self._pair_metric(va, vb, ctx, weak=True)
+            if got is not None:
+                point, conf, source, method, _ = got
+                said = "、".join(f"{new} for {old}" for old, new in ((a, va), (b, vb)) if old != new)
+                return point, conf * 0.7, source, f"{method} (taking {said}: another section of the same road)", None
+        return None
+
+    def _variant_pairs(self, a: str, b: str) -> list[tuple[str, str]]:
+        """(a', b') where a' is a or another section name of a that the gazetteer knows, same for b."""
+        def known(name):
+            return [v for v in rel.road_variants(name) if self.index.lookup(normalize(v))]
+        va, vb = known(a), known(b)
+        return [(a, y) for y in vb] + [(x, b) for x in va] + [(x, y) for x in va for y in vb]
+
+    def _pair_metric(self, a: str, b: str, ctx: str | None, *, weak: bool):
+        """The crossing of a and b: weak=False from a crossing entry or the two lines meeting;
+        weak=True from the lines prolonged straight or a road known only as a point."""
         known = self._crossings.get(self._pair(a, b))
         if known:
+            if weak:
+                return None
             i = self._best([(j, 0) for j in known], ctx, "crossing")
             row = self.rows[i]
             return self._m(i), row.confidence or 0.5, row.source, "crossing entry", row
         ia, ib = self._line(a, ctx), self._line(b, ctx)
         if (ia is None) != (ib is None):
-            return self._line_meets_point(ia if ia is not None else ib, b if ia is not None else a, ctx)
+            return self._line_meets_point(ia if ia is not None else ib, b if ia is not None else a, ctx) if weak else None
         if ia is None or ib is None:
             return None
-        near = None
-        if ctx and (area := self._area_row(ctx)) is not None:
-            near = rel.to_metric(area.geometry.point_on_surface())
         base = min(self.rows[ia].confidence or 0.5, self.rows[ib].confidence or 0.5)
-        found = rel.crossing_point(self._m(ia), self._m(ib), tolerance=self.tolerance, near=near)
-        if found is not None:
+        if not weak:
+            near = None
+            if ctx and (area := self._area_row(ctx)) is not None:
+                near = rel.to_metric(area.geometry.point_on_surface())
+            found = rel.crossing_point(self._m(ia), self._m(ib), tolerance=self.tolerance, near=near)
+            if found is None:
+                return None
             point, gap = found
             conf = base * (1 - 0.5 * gap / self.tolerance)
             method = ("intersection of the two road lines" if gap == 0

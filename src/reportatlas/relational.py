@@ -36,6 +36,7 @@ _CN_NUM = r"[零〇一二两三四五六七八九十百千]+"
 _OFFSET = re.compile(
     r"(?:向|往|朝)?(?P<dir>东北|东南|西北|西南|东|西|南|北)(?:侧|方向|面|行|走|角)?约?"
     rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUM})(?P<unit>米|m|公里|千米|km)?"
+    r"(?(unit)|(?![\d.楼层号栋座室幢单]))"   # "东南角一楼", "西南角202号" are no offsets
 )
 _RANGE = r"(?:-|~|至|到)"
 _SEGMENT_BRACKET = re.compile(rf"^(?P<x>{_ROAD})\((?:从|自)?(?P<a>{_ROAD}){_RANGE}(?P<b>{_ROAD})(?:段|之间)?\)(?:段|路段)?$")
@@ -116,6 +117,21 @@ def parse_crossing(key: str) -> Crossing | None:
         value = _cn_number(off.group("num"))
         metres = value * 1000 if off.group("unit") in ("公里", "千米", "km") else value
     return Crossing(a, b, direction, metres)
+
+
+_SECTION = re.compile(r"^(?P<stem>.{2,}?)(?P<part>[东西南北中]?)(?P<word>大道|大街|路|街)$")
+
+
+def road_variants(name: str) -> list[str]:
+    """Other section names of the same road: "嵩山北路" → ["嵩山路", "嵩山东路", …, "嵩山中路"],
+    "颍河路" → ["颍河东路", …].  Zhengzhou names the parts of one road by their side of the
+    city (中原路 / 中原西路 / 中原中路); an address often uses the section name a source lacks."""
+    m = _SECTION.match(name)
+    if m is None:
+        return []
+    stem, part, word = m.group("stem"), m.group("part"), m.group("word")
+    out = [] if not part else [stem + word]
+    return out + [stem + p + word for p in "东西南北中" if p != part]
 
 
 def parse_segment(key: str) -> Segment | None:
