@@ -176,6 +176,67 @@ def crossing_points(cross_pts, *, max_spread_m: float = 400.0) -> list[dict]:
     return out
 
 
+def refine_crossings(crossings: list[dict], road_pts, *, radius_m: float = 800.0,
+                     max_shift_m: float = 400.0) -> None:
+    """Move each crossing to where its two roads, fitted locally as straight lines, cross.
+
+    A stop named for a crossing stands 50-150 m down one arm of it, and often all its stops
+    are on one side, so their median is off along that road; the other road's own points
+    (its stops, the crossings named with it) say where along it the junction is.  Each road is
+    fitted as a straight line (total least squares, sideways outliers dropped) through its
+    evidence points within ``radius_m`` of the crossing; the crossing takes the two lines'
+    intersection when they cross at over 30°, each fit spans ≥ 150 m, and the move is under
+    ``max_shift_m``.  ``road_pts`` must not contain the crossings themselves.  Updates
+    ``lon``/``lat`` in place and sets ``fitted_shift_m`` (None when not moved).
+    """
+    metric = {}
+    for road, pts in road_pts.items():
+        if len(pts) >= 2:
+            x, y = _metric([p[0] for p in pts], [p[1] for p in pts])
+            metric[road] = np.column_stack([x, y])
+    for c in crossings:
+        c["fitted_shift_m"] = None
+        if c["a"] not in metric or c["b"] not in metric:
+            continue
+        cx, cy = _metric([c["lon"]], [c["lat"]])
+        c0 = np.array([cx[0], cy[0]])
+        la, lb = _local_fit(metric[c["a"]], c0, radius_m), _local_fit(metric[c["b"]], c0, radius_m)
+        if la is None or lb is None:
+            continue
+        (p, u), (q, v) = la, lb
+        cross = u[0] * v[1] - u[1] * v[0]
+        if abs(cross) < 0.5:          # under 30°: the intersection is ill-defined
+            continue
+        t = ((q - p)[0] * v[1] - (q - p)[1] * v[0]) / cross
+        point = p + t * u
+        shift = float(np.hypot(*(point - c0)))
+        if shift >= max_shift_m:
+            continue
+        glon, glat = _geo([point[0]], [point[1]])
+        c["lon"], c["lat"], c["fitted_shift_m"] = float(glon[0]), float(glat[0]), shift
+
+
+def _local_fit(xy: np.ndarray, centre: np.ndarray, radius: float):
+    """(a point, unit direction) of the straight line through the points near ``centre``, or None."""
+    xy = xy[np.hypot(*(xy - centre).T) < radius]
+    if len(xy) < 2:
+        return None
+    for _ in range(2):
+        m = xy.mean(axis=0)
+        _, _, vt = np.linalg.svd(xy - m, full_matrices=False)
+        off = np.abs((xy - m) @ vt[1])
+        keep = off < max(60.0, 2.5 * float(np.median(off)))
+        if keep.all() or keep.sum() < 2:
+            break
+        xy = xy[keep]
+    m = xy.mean(axis=0)
+    _, _, vt = np.linalg.svd(xy - m, full_matrices=False)
+    t = (xy - m) @ vt[0]
+    if t.max() - t.min() < 150.0:
+        return None
+    return m, vt[0]
+
+
 def build_road_line(points: list[tuple[float, float]], *, gap_m: float = 2500.0,
                     cell_m: float = 120.0, outlier_m: float = 250.0):
     """An ordered line through points on one road (WGS-84), or None if < 2 distinct places.

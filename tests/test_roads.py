@@ -1,0 +1,67 @@
+"""Crossings moved to where the two roads, fitted locally as straight lines, cross."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportatlas.gazetteer import roads as R
+from reportatlas.gazetteer.datum import from_metric, to_metric
+
+X0, Y0 = to_metric([113.60], [34.75])
+X0, Y0 = float(X0[0]), float(Y0[0])
+
+
+def _wgs(points):
+    """(lon, lat, key) for points given in metres from a made-up origin in western Zhengzhou."""
+    lon, lat = from_metric([X0 + x for x, _ in points], [Y0 + y for _, y in points])
+    return [(float(a), float(b), f"k{i}") for i, (a, b) in enumerate(zip(lon, lat))]
+
+
+def _crossing_at(x, y):
+    lon, lat = from_metric([X0 + x], [Y0 + y])
+    return {"a": "甲路", "b": "乙路", "lon": float(lon[0]), "lat": float(lat[0])}
+
+
+def _offset_m(c, x, y):
+    cx, cy = to_metric([c["lon"]], [c["lat"]])
+    return float(np.hypot(cx[0] - X0 - x, cy[0] - Y0 - y))
+
+
+def test_stops_on_one_side_are_moved_to_the_junction():
+    # 甲路 runs west–east along y = 0, 乙路 south–north along x = 0; both stops named for the
+    # crossing stand 130-170 m east of it on 甲路, so their median is 150 m off
+    road_pts = {"甲路": _wgs([(130, 5), (170, -5), (-600, 3), (-900, -4), (700, 2)]),
+                "乙路": _wgs([(4, 400), (-3, 800), (2, -500), (-2, -900)])}
+    c = _crossing_at(150, 0)
+    R.refine_crossings([c], road_pts)
+    assert _offset_m(c, 0, 0) < 10
+    assert c["fitted_shift_m"] == pytest.approx(150, abs=10)
+
+
+def test_a_sideways_outlier_does_not_bend_the_fit():
+    road_pts = {"甲路": _wgs([(130, 5), (170, -5), (-600, 3), (-300, 250), (700, 2)]),   # (-300, 250): a namesake
+                "乙路": _wgs([(4, 400), (-3, 800), (2, -500)])}
+    c = _crossing_at(150, 0)
+    R.refine_crossings([c], road_pts)
+    assert _offset_m(c, 0, 0) < 15
+
+
+@pytest.mark.parametrize("road_pts", [
+    {"甲路": _wgs([(130, 5), (170, -5), (-600, 3)]), "乙路": _wgs([(0, 5000), (0, 5600)])},   # 乙路's points far away
+    {"甲路": _wgs([(130, 5), (170, -5), (-600, 3)]), "乙路": _wgs([(300, 60), (-400, -150)])},  # meets at < 30°
+    {"甲路": _wgs([(130, 5), (170, -5), (-600, 3)]), "乙路": _wgs([(0, 40), (0, 90)])},        # spans < 150 m
+    {"甲路": _wgs([(130, 5), (170, -5), (-600, 3)])},                                            # 乙路 unknown
+])
+def test_no_move_without_a_clear_second_line(road_pts):
+    c = _crossing_at(150, 0)
+    before = (c["lon"], c["lat"])
+    R.refine_crossings([c], road_pts)
+    assert (c["lon"], c["lat"]) == before and c["fitted_shift_m"] is None
+
+
+def test_a_move_beyond_the_limit_is_refused():
+    road_pts = {"甲路": _wgs([(-600, 3), (-900, -4), (700, 2), (900, 0)]),
+                "乙路": _wgs([(4, 400), (-3, 800), (2, -500)])}
+    c = _crossing_at(500, 0)      # 500 m from where the lines cross
+    R.refine_crossings([c], road_pts, max_shift_m=400)
+    assert c["fitted_shift_m"] is None and _offset_m(c, 500, 0) < 1e-3
