@@ -75,7 +75,9 @@ def test_every_resolved_gold_place_is_inside_its_own_subdistrict(coder, areas):
         ctx = g["article"] if g["article"] in areas else None
         res = coder.geocode(g["name"], context=ctx, place_type=g["place_type"])
         if res.ok and res.subdistrict:
-            assert areas[res.subdistrict].covers(Point(res.lon, res.lat)), g["name"]
+            # a road that bounds the 街道 (西三环 along 西流湖街道's east side) is answered by a
+            # point on the shared border: within 0.1 m counts as inside
+            assert areas[res.subdistrict].dwithin(Point(res.lon, res.lat), 1e-6), g["name"]
             checked += 1
     assert checked > 100
 
