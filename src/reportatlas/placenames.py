@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import ahocorasick
 
@@ -71,6 +71,54 @@ _SITE_HEAD_RE = re.compile(r"(广场|大厦|酒店|商务楼|佳苑|心苑)$")
 _COUNT_ONLY_RE = re.compile(rf"[0-9{NUM_CN}百千万余多几两个条座处家项所]+")
 _COUNT_LEAD_RE = re.compile(rf"[0-9{NUM_CN}]+[个条座处家项所批名]")
 _PEOPLE_COUNT_RE = re.compile(r"[0-9]+[余多]?[名位人户]")
+
+
+# the three list forms of PlaceFinder._lists; each is tried only near its anchor (a fixed
+# piece every match holds), which is much cheaper than trying it at every character
+_COUNTED_LIST_RE = re.compile(rf"([{CJK}A-Za-z0-9]{{2,12}}、(?:[{CJK}A-Za-z0-9]{{2,6}}、)*[{CJK}A-Za-z0-9]{{2,6}})"
+                              rf"(?:等)?([0-9{NUM_CN}]+)个(社区|村|行政村|小区|街道)")
+_COUNTED_LIST_ANCHOR = re.compile("个(?:社区|村|行政村|小区|街道)")
+_COUNTED_LIST_OUT = re.compile(rf"[^{CJK}A-Za-z0-9、]")        # no match holds these
+_PROJECT_LIST_RE = re.compile(rf"((?:“[^”“]{{2,12}}”[、,]?)+|(?:[{CJK}A-Za-z0-9]{{2,12}}、)+[{CJK}A-Za-z0-9]{{2,12}})"
+                              rf"等(?:在建设|在建|在谈|重点|建设)?项目")
+_PROJECT_LIST_ANCHOR = re.compile("等(?:在建设|在建|在谈|重点|建设)?项目")
+_SERIES_LIST_RE = re.compile(rf"([{CJK}]{{1,6}}?)([{NUM_CN}东西南北])((?:、[{NUM_CN}东西南北])+)"
+                             rf"([{CJK}]{{0,4}}(?:{SUFFIX_RE.pattern}))")
+_SERIES_LIST_ANCHOR = re.compile(rf"[{NUM_CN}东西南北]、[{NUM_CN}东西南北]")
+_SERIES_LIST_OUT = re.compile(rf"[^{CJK}、]")
+_LAST_OUT = {out: re.compile(rf"(?s).*{out.pattern}") for out in (_COUNTED_LIST_OUT, _SERIES_LIST_OUT)}
+
+
+def _runs_with(rx: re.Pattern, anchor: re.Pattern, out: re.Pattern, text: str) -> Iterator[re.Match]:
+    """The matches of ``rx.finditer(text)`` when every match holds a match of ``anchor`` and
+    no character ``out`` matches: ``rx`` runs only over the stretches between such characters
+    that hold an anchor (``rx`` has no look-around, so the matches are the same)."""
+    pos = 0
+    last_out = _LAST_OUT[out]
+    while True:
+        a = anchor.search(text, pos)
+        if a is None:
+            return
+        before = last_out.match(text, pos, a.start())
+        lo = before.end() if before else pos
+        after = out.search(text, a.end())
+        hi = after.start() if after else len(text)
+        yield from rx.finditer(text, lo, hi)
+        pos = hi
+
+
+def _ending_at(rx: re.Pattern, anchor: re.Pattern, text: str, *, reach: int = 600) -> Iterator[re.Match]:
+    """The matches of ``rx.finditer(text)`` when every match ends with a match of ``anchor``:
+    ``rx`` is searched only in the ``reach`` characters up to each anchor."""
+    pos = 0
+    for a in anchor.finditer(text):
+        if a.end() <= pos:
+            continue
+        for m in rx.finditer(text, max(pos, a.start() - reach), a.end()):
+            if m.end() == a.end():
+                yield m
+                pos = m.end()
+                break
 
 
 def hierarchy_known_names() -> list[KnownName]:
@@ -287,8 +335,7 @@ class PlaceFinder:
     def _lists(self, text: str) -> list[_Cand]:
         out: list[_Cand] = []
         # 槐荫、杏坛、汝南3个社区 (counted list: every item is a 社区)
-        for m in re.finditer(rf"([{CJK}A-Za-z0-9]{{2,12}}、(?:[{CJK}A-Za-z0-9]{{2,6}}、)*[{CJK}A-Za-z0-9]{{2,6}})"
-                             rf"(?:等)?([0-9{NUM_CN}]+)个(社区|村|行政村|小区|街道)", text):
+        for m in _runs_with(_COUNTED_LIST_RE, _COUNTED_LIST_ANCHOR, _COUNTED_LIST_OUT, text):
             unit = m.group(3).replace("行政", "")
             ptype = {"社区": "community", "村": "village", "小区": "residential_compound",
                      "街道": "subdistrict"}[unit]
@@ -307,8 +354,7 @@ class PlaceFinder:
                     name = self.known[name][0]
                 out.append(_Cand(a, b, name, ptype, 3, name in self.known))
         # project lists: “青槐雅苑”“汝水华庭”等项目 / 青槐雅苑、汝水华庭等在建项目
-        for m in re.finditer(rf"((?:“[^”“]{{2,12}}”[、,]?)+|(?:[{CJK}A-Za-z0-9]{{2,12}}、)+[{CJK}A-Za-z0-9]{{2,12}})"
-                             rf"等(?:在建设|在建|在谈|重点|建设)?项目", text):
+        for m in _ending_at(_PROJECT_LIST_RE, _PROJECT_LIST_ANCHOR, text):
             pos = m.start(1)
             for item in re.finditer(r"“([^”“]+)”|([^、,“”]+)", m.group(1)):
                 a, b = item.span(1) if item.group(1) else item.span(2)
@@ -323,8 +369,7 @@ class PlaceFinder:
                 ptype = SUFFIX_TYPE[sm.group()][0] if sm and sm.end() == len(surface) else "site"
                 out.append(_Cand(a, b, surface, _refine_type(surface, ptype), 3))
         # 电力一、二、三厂家属院 / 青槐东、西广场
-        for m in re.finditer(rf"([{CJK}]{{1,6}}?)([{NUM_CN}东西南北])((?:、[{NUM_CN}东西南北])+)"
-                             rf"([{CJK}]{{0,4}}(?:{SUFFIX_RE.pattern}))", text):
+        for m in _runs_with(_SERIES_LIST_RE, _SERIES_LIST_ANCHOR, _SERIES_LIST_OUT, text):
             stem = m.group(1)
             cut = _trim_left(stem)
             stem = stem[cut:]
@@ -520,13 +565,15 @@ def _tagged_verb_cut(stem: str) -> int:
     return cut
 
 
+@lru_cache(maxsize=65536)
 def _trim_left(stem: str) -> int:
-    cut = 0
-    for w in BOUNDARY_WORDS:
-        k = stem.rfind(w)
-        if k >= 0 and k + len(w) < len(stem):
-            cut = max(cut, k + len(w))
-    return cut
+    """Characters to drop from the left of ``stem``: up to the end of the boundary word whose
+    last occurrence ends furthest right, short of the end of ``stem``."""
+    last: dict[str, int] = {}      # each word's last occurrence, as str.rfind finds it
+    for end, (_rank, w) in _boundary_automaton().iter(stem):
+        last[w] = end + 1
+    n = len(stem)
+    return max((e for e in last.values() if e < n), default=0)
 
 
 @lru_cache(maxsize=65536)
