@@ -152,6 +152,18 @@ def test_every_zhongyuan_subdistrict_has_a_polygon_with_method(gaz):
     assert "中心路街道" in set(subs["name"])
 
 
+def test_shangjie_subdistricts_are_not_split_without_evidence(gaz):
+    """No source locates anything inside 上街区, so its 街道 are not cut up by guesswork: each
+    answers with the district polygon at precision `district`, low confidence, and says why."""
+    subs = gaz.subdistricts()
+    sj = subs[subs["district"] == "上街区"]
+    assert "中心路街道" in set(sj["name"]) and len(sj) == 6
+    district = gaz.districts().set_index("name").loc["上街区"].geometry
+    assert (sj["precision"] == "district").all() and (sj["confidence"] <= 0.1).all()
+    assert all(g.equals(district) for g in sj.geometry)
+    assert sj["method"].str.contains("no source locates anything inside 上街区").all()
+
+
 def test_zhongyuan_subdistricts_tile_the_district(gaz):
     """中原区's 14 街道, with the 高新区 街道 whose offices lie inside Amap's 中原区 outline,
     cover the district polygon without gaps or overlaps."""
