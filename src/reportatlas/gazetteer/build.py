@@ -140,6 +140,7 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
 
     road_pts, cross_pts = R.collect_evidence(stops, pois)
     crossings = R.crossing_points(cross_pts)
+    R.refine_crossings(crossings, road_pts)   # before the crossings themselves join road_pts
     for c in crossings:
         road_pts[c["a"]].extend([(c["lon"], c["lat"], "x")] * 2)
         road_pts[c["b"]].extend([(c["lon"], c["lat"], "x")] * 2)
@@ -235,8 +236,7 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
                         "source": "bus stop names" if c["from_stops"] else "POI addresses",
                         "datum_in": "bd09" if c["from_stops"] else "gcj02",
                         "licence": S.LICENCES["bus"] if c["from_stops"] else S.LICENCES["poi"],
-                        "method": f"median of stops named for both roads (spread {c['spread_m']:.0f} m)" if c["from_stops"]
-                        else f"median of POIs addressed at the crossing (spread {c['spread_m']:.0f} m)",
+                        "method": _crossing_method(c),
                         "evidence": c["evidence"], "confidence": _confidence(c["evidence"], 0.9 if c["from_stops"] else 0.7),
                         "geometry": shapely.Point(c["lon"], c["lat"])})
 
@@ -254,6 +254,15 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
             e["id"] = f"{e['id']}#{n + 1}"
     summary["entries"] = dict(sorted(_count(e["kind"] for e in entries).items()))
     return entries, summary
+
+
+def _crossing_method(c: dict) -> str:
+    named = (f"median of stops named for both roads (spread {c['spread_m']:.0f} m)" if c["from_stops"]
+             else f"median of POIs addressed at the crossing (spread {c['spread_m']:.0f} m)")
+    if c.get("fitted_shift_m") is None:
+        return named
+    return (f"where straight lines fitted to each road's stops and crossings within 800 m cross, "
+            f"{c['fitted_shift_m']:.0f} m from the {named}")
 
 
 def _count(items: Iterable[str]) -> dict:
