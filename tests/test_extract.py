@@ -394,3 +394,64 @@ def test_verb_cuts_are_remembered_on_disk_between_runs(tmp_path):
     assert first["tagger"] and not second["tagger"] and uncached["tagger"]
     assert first["places"] == second["places"] == uncached["places"]
     assert "华庭路" in {name for name, *_ in first["places"]}
+
+
+# --------------------------------------------------------------------------- several processes
+
+def _records(ex: Extraction) -> list[dict]:
+    return list(ex.records())
+
+
+@pytest.mark.integration
+def test_two_processes_give_the_records_of_one(shared_reports, tmp_path):
+    names_ = hierarchy_known_names()
+    one = extract([shared_reports], known_names=names_, jobs=1)
+    two = extract([shared_reports], known_names=names_, jobs=2)
+    assert _records(two) == _records(one)
+    assert [r.name for r in two.reports] == [r.name for r in one.reports]
+    assert two.articles == one.articles
+    # what came back from a worker still maps normalised offsets to the original text
+    for a, b in zip(one.reports, two.reports):
+        assert b == a and b.to_original(10, 20) == a.to_original(10, 20)
+
+
+def test_report_objects_and_files_keep_their_order_across_processes(tmp_path):
+    texts = {f"r{i}.txt": f"须水街道新建青槐{i}路，投资{i + 1}万元。" for i in range(5)}
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    given = read_report(tmp_path / "r4.txt")
+    ex = extract([tmp_path / "r1.txt", given, tmp_path], known_names=hierarchy_known_names(), jobs=3)
+    assert [r.name for r in ex.reports] == ["r4.txt", "r1.txt", "r0.txt", "r1.txt", "r2.txt", "r3.txt", "r4.txt"]
+    assert [p.name for p in ex.places if p.place_type == "road"] == \
+        ["青槐4路", "青槐1路", "青槐0路", "青槐1路", "青槐2路", "青槐3路", "青槐4路"]
+    assert [m.value for m in ex.metrics] == [50000, 20000, 10000, 20000, 30000, 40000, 50000]
+
+
+def test_a_bad_file_among_many_is_named_with_several_processes(tmp_path):
+    from reportatlas.errors import DecodingError, InputError
+
+    for i in range(4):
+        (tmp_path / f"r{i}.txt").write_text("须水街道新建青槐路。", encoding="utf-8")
+    (tmp_path / "r2.txt").write_bytes(b"\x00\x01binary")
+    with pytest.raises(DecodingError, match="r2.txt"):
+        extract([tmp_path], known_names=hierarchy_known_names(), jobs=2)
+    with pytest.raises(InputError, match="jobs"):
+        extract([tmp_path / "r0.txt"], known_names=hierarchy_known_names(), jobs=0)
+
+
+def test_small_inputs_stay_in_one_process(tmp_path, monkeypatch):
+    import reportatlas.extract as ex_mod
+
+    for i in range(3):
+        (tmp_path / f"r{i}.txt").write_text("须水街道新建青槐路。", encoding="utf-8")
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started for 3 small files")
+
+    monkeypatch.setattr(ex_mod, "_extract_parallel", no_pool)
+    assert len(extract([tmp_path], known_names=hierarchy_known_names()).reports) == 3
+    # above the size limit, every core is used (here: the pool is asked for)
+    monkeypatch.setattr(ex_mod, "PARALLEL_MIN_BYTES", 10)
+    if len(__import__("os").sched_getaffinity(0)) > 1:
+        with pytest.raises(AssertionError, match="process pool"):
+            extract([tmp_path], known_names=hierarchy_known_names())
