@@ -78,3 +78,22 @@ def test_no_section_no_invented_crossing():
 def test_numbers_that_are_not_distances(text, direction, metres):
     found = rel.parse_crossing(normalize(text))
     assert (found.direction, found.metres) == (direction, metres)
+
+
+def test_a_road_that_bounds_its_subdistrict_names_the_one_its_returned_point_is_in():
+    # the 街道 polygons share an edge that is the road itself (as when a polygon is built from
+    # its bounding roads): the point returned (rounded to 1e-7°) must lie in the 街道 named
+    from shapely.geometry import Point, Polygon
+
+    edge = [(113.5917815, 34.7031313), (113.6098862, 34.7971717)]
+    west = Polygon([(113.50, 34.70), (edge[0][0], 34.70), *edge, (edge[1][0], 34.80), (113.50, 34.80)])
+    east = Polygon([(113.70, 34.70), (edge[0][0], 34.70), *edge, (edge[1][0], 34.80), (113.70, 34.80)])
+    rows = [dict(id=f"subdistrict:{n}", name=n, kind="subdistrict", subdistrict=n, precision="subdistrict",
+                 confidence=0.6, geometry=g) for n, g in (("甲街道", west), ("乙街道", east))]
+    rows.append(dict(id="road:界路", name="界路", kind="road", subdistrict=None, precision="road", confidence=0.8,
+                     geometry=LineString(edge)))
+    coder = Geocoder(gpd.GeoDataFrame(rows, crs=4326), overrides=[])
+    for ctx in ("甲街道", "乙街道", None):
+        res = coder.geocode("界路", context=ctx)
+        assert res.subdistrict in ("甲街道", "乙街道")
+        assert {"甲街道": west, "乙街道": east}[res.subdistrict].covers(Point(res.lon, res.lat)), ctx

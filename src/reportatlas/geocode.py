@@ -395,8 +395,11 @@ class Geocoder:
                     point = representative_point(part) if part.geom_type != "GeometryCollection" \
                         else part.representative_point()
         fields.pop("subdistrict", None)
+        # the 街道 of the point as returned (rounded): a road that bounds its 街道 gives a point
+        # on the boundary, which rounding may move to either side
+        point = Point(round(point.x, 7), round(point.y, 7))
         res = GeocodeResult(query=query, status="ok", geometry=geometry, geometry_type=geometry.geom_type,
-                            lon=round(point.x, 7), lat=round(point.y, 7),
+                            lon=point.x, lat=point.y,
                             subdistrict=self._where(point, "subdistrict"), **fields)
         if res.district is None:
             res.district = self._where(point, "district")
