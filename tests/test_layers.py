@@ -290,25 +290,44 @@ IMPORT_CHECK = """
 import sys
 from reportatlas.cli import main
 code = main(["-q", "build", sys.argv[1], "--out", sys.argv[2]])
-heavy = ("folium", "jinja2", "branca", "dask", "distributed", "duckdb", "playwright", "matplotlib")
+heavy = ("folium", "jinja2", "branca", "dask", "distributed", "duckdb", "playwright", "matplotlib",
+         "pandas", "geopandas", "pyogrio")
 print(code, " ".join(sorted({m.split(".")[0] for m in sys.modules} & set(heavy))))
 """
+
+
+def _import_runs(tmp_path, *, fork: bool) -> list[list[str]]:
+    """(exit code, heavy modules the build's own process imported) of a cold and a warm build."""
+    env = dict(__import__("os").environ, REPORTATLAS_CACHE_DIR=str(tmp_path / "cache"),
+               REPORTATLAS_BUILD_FORK="1" if fork else "0")
+    out = []
+    for i in range(2):
+        run = subprocess.run([sys.executable, "-c", IMPORT_CHECK, str(tmp_path / "r.txt"), str(tmp_path / f"out{i}")],
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert run.returncode == 0, run.stderr
+        out.append(run.stdout.split(None, 1) + [""])
+        assert (tmp_path / f"out{i}" / "maps" / "index.html").is_file()
+    return out
 
 
 def test_build_imports_nothing_it_does_not_need(tmp_path):
     # a report of our own; the first build fills the cache, the second shows a warm build's imports
     (tmp_path / "r.txt").write_text("须水街道\n须水街道推进煤机路改造，总投资3亿元。\n", encoding="utf-8")
-    env = dict(__import__("os").environ, REPORTATLAS_CACHE_DIR=str(tmp_path / "cache"))
-    runs = [subprocess.run([sys.executable, "-c", IMPORT_CHECK, str(tmp_path / "r.txt"), str(tmp_path / f"out{i}")],
-                           capture_output=True, text=True, env=env, timeout=300) for i in range(2)]
-    for run in runs:
-        assert run.returncode == 0, run.stderr
-    cold, warm = (run.stdout.split(None, 1) + [""] for run in runs)
+    cold, warm = _import_runs(tmp_path, fork=False)   # one process: every import is seen
     assert cold[0] == warm[0] == "0"
     assert "folium" in cold[1]          # the first build renders the page skeleton with folium…
-    assert warm[1].strip() == ""        # …later builds import none of these
-    assert (tmp_path / "out1" / "maps" / "index.html").is_file()
+    assert warm[1].split() == ["geopandas", "pandas", "pyogrio"]   # …later builds only need the writer
     assert len(list((tmp_path / "cache").glob("mappage-*.html"))) == 1
+
+
+def test_forked_build_keeps_pandas_out_of_the_build_process(tmp_path):
+    # with a warm cache the build's own process reads, extracts and geocodes without pandas,
+    # geopandas or pyogrio: the writer process imports those meanwhile
+    (tmp_path / "r.txt").write_text("须水街道\n须水街道推进煤机路改造，总投资3亿元。\n", encoding="utf-8")
+    cold, warm = _import_runs(tmp_path, fork=True)
+    assert cold[0] == warm[0] == "0"
+    assert "pandas" in cold[1]          # a cold build reads the gazetteer into a GeoDataFrame
+    assert warm[1].strip() == ""
 
 
 def test_unsynced_writes_leave_a_sound_atlas_and_restore_gdal_settings(tmp_path):

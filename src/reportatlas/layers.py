@@ -28,8 +28,6 @@ investment); when nothing in it states an investment, the 街道's own stated fi
 """
 from __future__ import annotations
 
-import contextlib
-
 import json
 import logging
 import os
@@ -43,26 +41,14 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import paths
+from .atlas_write import (  # noqa: F401 - the atlas's layout, also reached as layers.*
+    CORE_LAYERS, CRS, FEATURE_COLUMNS, LAYER_GEOMETRY, LAYER_TITLES, MENTION_COLUMNS, METRIC_COLUMNS,
+    NUMERIC_METRICS, Writer)
+from .crs import METRIC_CRS
 from .errors import InputError, ReportAtlasError
 from .precision import APPROXIMATE, rank
 
 log = logging.getLogger("reportatlas.layers")
-
-CRS = "EPSG:4326"
-from .crs import METRIC_CRS  # noqa: E402
-CORE_LAYERS = ("sites", "roads", "areas")
-LAYER_GEOMETRY = {"sites": "Point", "roads": "MultiLineString", "areas": "MultiPolygon"}
-LAYER_TITLES = {"sites": "项目与地点 sites", "roads": "道路 roads", "areas": "区域 areas"}
-FEATURE_COLUMNS = ["id", "name", "kind", "subdistrict", "district", "precision", "confidence",
-                   "source", "mentions", "approximate", "uncertainty_m", "metrics_json",
-                   "total_investment_yuan", "area_m2"]
-MENTION_COLUMNS = ["report", "article", "start", "end", "mention", "name", "place_type",
-                   "sentence", "feature_id", "layer", "status", "precision"]
-METRIC_COLUMNS = ["subject", "subject_id", "subject_layer", "subdistrict", "metric", "value",
-                  "unit", "qualifier", "period", "quote", "raw", "report", "article", "start",
-                  "end"]
-#: numeric columns joined onto features (base units), used by the choropleths
-NUMERIC_METRICS = ("total_investment_yuan", "area_m2")
 
 ADMIN_KINDS = {"district", "subdistrict", "community", "village"}
 DEFAULT_UNCERTAINTY_M = {"nearby": 300.0, "community": 600.0, "subdistrict": 1500.0,
@@ -168,26 +154,21 @@ class _Features:
         self.rows[fid]["mentions"] += 1
 
 
-def _base_areas(gazetteer, features: _Features) -> None:
-    frames = []
-    for method in ("districts", "subdistricts"):
-        frame = getattr(gazetteer, method)()
-        if frame is not None and len(frame):
-            frames.append(frame.to_crs(CRS) if frame.crs and str(frame.crs) != CRS else frame)
-    for frame in frames:
-        for rec in frame.to_dict("records"):
-            geom = rec.get("geometry")
-            if geom is None or geom.is_empty or _layer_for(geom) != "areas":
-                continue
-            precision = rec.get("precision") or rec.get("kind")
-            features.add(str(rec["id"]), {
-                "id": str(rec["id"]), "name": rec.get("name"), "kind": rec.get("kind"),
-                "subdistrict": rec.get("subdistrict") or (rec.get("name") if rec.get("kind") == "subdistrict" else None),
-                "district": rec.get("district") or (rec.get("name") if rec.get("kind") == "district" else None),
-                "precision": precision, "confidence": _float(rec.get("confidence")),
-                "source": rec.get("source"), "approximate": precision in APPROXIMATE,
-                "uncertainty_m": None, "geometry": geom, "layer": "areas", "mentions": 0,
-            })
+def _base_areas(area_rows: list[dict[str, Any]], features: _Features) -> None:
+    """The gazetteer's districts and 街道 (``buildkit.area_rows``) as ``areas`` features."""
+    for rec in area_rows:
+        geom = rec.get("geometry")
+        if geom is None or geom.is_empty or _layer_for(geom) != "areas":
+            continue
+        precision = rec.get("precision") or rec.get("kind")
+        features.add(str(rec["id"]), {
+            "id": str(rec["id"]), "name": rec.get("name"), "kind": rec.get("kind"),
+            "subdistrict": rec.get("subdistrict") or (rec.get("name") if rec.get("kind") == "subdistrict" else None),
+            "district": rec.get("district") or (rec.get("name") if rec.get("kind") == "district" else None),
+            "precision": precision, "confidence": _float(rec.get("confidence")),
+            "source": rec.get("source"), "approximate": precision in APPROXIMATE,
+            "uncertainty_m": None, "geometry": geom, "layer": "areas", "mentions": 0,
+        })
 
 
 def _float(value) -> float | None:
@@ -361,121 +342,7 @@ def _join_metrics(features: _Features, metric_rows) -> None:
             feat["total_investment_yuan"] = district_sums[feat["name"]]
 
 
-# ----------------------------------------------------------------------------- writing
-
-def _frames(features: _Features):
-    import geopandas as gpd
-    from shapely.geometry import MultiLineString, MultiPolygon
-
-    out = {}
-    for layer in CORE_LAYERS:
-        rows = [r for r in features.rows.values() if r["layer"] == layer]
-        rows.sort(key=lambda r: r["id"])
-        geoms = []
-        for r in rows:
-            g = r["geometry"]
-            if layer == "roads" and g.geom_type == "LineString":
-                g = MultiLineString([g])
-            elif layer == "areas" and g.geom_type == "Polygon":
-                g = MultiPolygon([g])
-            elif layer == "sites" and g.geom_type != "Point":
-                g = g.representative_point()
-            geoms.append(g)
-        data = {c: [r.get(c) for r in rows] for c in FEATURE_COLUMNS}
-        frame = gpd.GeoDataFrame(data, geometry=geoms, crs=CRS)
-        frame["mentions"] = frame["mentions"].fillna(0).astype("int64")
-        frame["approximate"] = frame["approximate"].fillna(False).astype(bool)
-        for col in ("confidence", "uncertainty_m", *NUMERIC_METRICS):
-            frame[col] = frame[col].astype("float64")
-        out[layer] = frame
-    return out
-
-
-@contextlib.contextmanager
-def _unsynced_sqlite():
-    """GDAL's SQLite (GeoPackage) writes without a disk sync per transaction while the atlas
-    is a temporary file; build_atlas syncs the finished file once before renaming it into
-    place, so a crash still leaves either the old atlas or the complete new one."""
-    import pyogrio
-
-    option = "OGR_SQLITE_SYNCHRONOUS"
-    previous = pyogrio.get_gdal_config_option(option)
-    pyogrio.set_gdal_config_options({option: "OFF"})
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options({option: previous})
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_table(path: Path, layer: str, rows: list[dict], columns: list[str]) -> None:
-    import pandas as pd
-    import pyogrio
-
-    frame = pd.DataFrame(rows, columns=columns)
-    for col in frame.columns:
-        if frame[col].dtype == object:
-            frame[col] = frame[col].astype("string")
-    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG")
-
-
-def write_layer(path: Path, layer: str, frame) -> None:
-    """Write one GeoDataFrame as a layer (EPSG:4326, with its spatial index)."""
-    import pyogrio
-
-    pyogrio.write_dataframe(frame.to_crs(CRS), path, layer=layer, driver="GPKG",
-                            geometry_type=LAYER_GEOMETRY.get(layer),
-                            layer_options={"SPATIAL_INDEX": "YES"})
-
-
-def _previous_user_rows(atlas_path: Path) -> dict[str, dict]:
-    if not atlas_path.exists():
-        return {}
-    try:
-        import pyogrio
-
-        frame = pyogrio.read_dataframe(atlas_path, layer="atlas_layers", read_geometry=False)
-    except Exception:  # an old or foreign file: nothing to keep
-        return {}
-    return {r["layer"]: r for r in frame.to_dict("records") if r.get("role") == "user"}
-
-
-def _import_user_layers(tmp_atlas: Path, layers_dir: Path, previous: dict, built_at: str):
-    import geopandas as gpd
-
-    rows, imported, skipped = [], [], []
-    for file in sorted(layers_dir.glob("*.geojson")) if layers_dir.is_dir() else []:
-        layer = f"user_{file.stem}"
-        try:
-            frame = gpd.read_file(file)
-            if frame.crs is None:
-                frame = frame.set_crs(CRS)
-            frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-            if "name" not in frame.columns:
-                raise AtlasError(f"{file}: features have no 'name' property")
-            import pyogrio
-            pyogrio.write_dataframe(frame.to_crs(CRS), tmp_atlas, layer=layer, driver="GPKG",
-                                    layer_options={"SPATIAL_INDEX": "YES"})
-        except Exception as exc:  # one bad file must not stop the build
-            log.warning("user layer %s skipped: %s", file, exc)
-            skipped.append(f"{file.name}: {exc}")
-            continue
-        types = sorted(set(frame.geom_type))
-        prev = previous.get(layer, {})
-        rows.append({"name": file.stem, "layer": layer,
-                     "geometry_type": types[0] if len(types) == 1 else "Geometry",
-                     "role": "user", "title": prev.get("title") or file.stem,
-                     "source": prev.get("source") or str(file), "added": prev.get("added") or built_at})
-        imported.append(layer)
-    return rows, imported, skipped
-
+# ----------------------------------------------------------------------------- moving into place
 
 def _replace_dir(new: Path, target: Path) -> None:
     """Swap ``new`` in for ``target``.  Files in ``target`` that are not maps (a README, a
@@ -505,8 +372,10 @@ def build_atlas(reports: Iterable[str | Path] | None = None, *, out_dir: str | P
     """Build ``atlas.gpkg`` (and the maps) from the reports; see the module docstring.
 
     ``extraction``, ``gazetteer`` and ``geocoder`` may be given to reuse objects already
-    made (or stand-ins in tests); by default the committed gazetteer is loaded and the
-    reports are extracted.
+    made (or stand-ins in tests); by default the reports are extracted and what the build
+    needs from the committed gazetteer comes from :func:`reportatlas.buildkit.load_kit`.
+    The GeoPackage and the maps are written by :class:`reportatlas.atlas_write.Writer` (a
+    forked process when that is possible, which imports the writer's libraries meanwhile).
     """
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -518,81 +387,81 @@ def build_atlas(reports: Iterable[str | Path] | None = None, *, out_dir: str | P
     if atlas_path.parent.exists() and not atlas_path.parent.is_dir():
         raise AtlasError(f"--out {atlas_path.parent} is a file; give a folder for the atlas and maps")
 
+    writer = Writer()
+    try:
+        return _build(writer, reports, atlas_path=atlas_path, maps_dir=maps_dir, progress=progress,
+                      maps=maps, extraction=extraction, gazetteer=gazetteer, geocoder=geocoder)
+    finally:
+        writer.close()
+
+
+def _build(writer: Writer, reports, *, atlas_path: Path, maps_dir: Path, progress: bool, maps: bool,
+           extraction, gazetteer, geocoder) -> AtlasSummary:
     if reports is None and extraction is None:
         reports = [paths.default_reports_dir()]
-    if gazetteer is None and (geocoder is None or extraction is None):
-        _echo(progress, "[1/5] loading the gazetteer")
-        from . import gazetteer as gazetteer_module
-        gazetteer = gazetteer_module.load()
+    _echo(progress, "[1/5] loading the gazetteer")
+    if gazetteer is None:
+        from .buildkit import load_kit
+
+        kit = load_kit()
+        known_names, area_rows = kit.known_names, kit.area_rows
+        geocoder = geocoder if geocoder is not None else kit.geocoder
+    else:
+        from .buildkit import area_rows as gazetteer_areas
+
+        known_names, area_rows = None, gazetteer_areas(gazetteer)
+        if geocoder is None:
+            from .geocode import Geocoder
+            # a name the gazetteer cannot place falls back to its article's 街道 (precision
+            # "subdistrict", drawn approximate) rather than vanishing from the maps
+            geocoder = Geocoder(gazetteer, context_fallback=True)
     if extraction is None:
         _echo(progress, "[2/5] reading and extracting the reports")
         from .extract import extract
-        extraction = extract(list(reports), known_names=gazetteer.known_names())
-    if geocoder is None:
-        from .geocode import Geocoder
-        # a name the gazetteer cannot place falls back to its article's 街道 (precision
-        # "subdistrict", drawn approximate) rather than vanishing from the maps
-        geocoder = Geocoder(gazetteer, context_fallback=True)
+        if known_names is None:
+            known_names = gazetteer.known_names()
+        extraction = extract(list(reports), known_names=known_names)
 
     _echo(progress, f"[3/5] geocoding {len(extraction.places)} place mentions")
     features = _Features()
-    _base_areas(gazetteer, features)
+    _base_areas(area_rows, features)
     mention_rows = _geocode_mentions(extraction, geocoder, features, progress)
     metric_rows = _metric_rows(extraction, features, mention_rows)
     _join_metrics(features, metric_rows)
-    frames = _frames(features)
+    rows = list(features.rows.values())
 
     _echo(progress, "[4/5] writing the atlas")
     built_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     report_names = sorted({str(_get(r, "name", r)) for r in (extraction.reports or [])}
                           or {row["report"] for row in mention_rows})
+    meta = {"maps_dir": str(maps_dir), "built_at": built_at,
+            "reports": json.dumps(report_names, ensure_ascii=False), "crs": CRS,
+            "generator": "reportatlas"}
     atlas_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{atlas_path.stem}.build-", dir=atlas_path.parent))
     try:
-        tmp_atlas = tmp / atlas_path.name
-        with _unsynced_sqlite():
-            for layer in CORE_LAYERS:
-                write_layer(tmp_atlas, layer, frames[layer])
-            _write_table(tmp_atlas, "mentions", mention_rows, MENTION_COLUMNS)
-            _write_table(tmp_atlas, "metrics", metric_rows, METRIC_COLUMNS)
-            layer_rows = [{"name": layer, "layer": layer, "geometry_type": LAYER_GEOMETRY[layer],
-                           "role": "core", "title": LAYER_TITLES[layer], "source": "reports + gazetteer",
-                           "added": built_at} for layer in CORE_LAYERS]
-            user_rows, user_layers, skipped = _import_user_layers(
-                tmp_atlas, atlas_path.parent / "layers", _previous_user_rows(atlas_path), built_at)
-            _write_table(tmp_atlas, "atlas_layers", layer_rows + user_rows,
-                         ["name", "layer", "geometry_type", "role", "title", "source", "added"])
-            meta = {"maps_dir": str(maps_dir), "built_at": built_at,
-                    "reports": json.dumps(report_names, ensure_ascii=False), "crs": CRS,
-                    "generator": "reportatlas"}
-            _write_table(tmp_atlas, "atlas_meta", [{"key": k, "value": v} for k, v in meta.items()],
-                         ["key", "value"])
-        _fsync(tmp_atlas)  # once, instead of SQLite syncing every layer and table
-        written_maps: list[Path] = []
-        if maps:
-            _echo(progress, "[5/5] drawing the maps")
-            from .render import render_maps
-            tmp_maps = tmp / "maps"
-            rendered = render_maps(tmp_atlas, tmp_maps)
-            written_maps = [maps_dir / p.relative_to(tmp_maps) for p in rendered]
-        os.replace(tmp_atlas, atlas_path)
+        written = writer.run(tmp=tmp, atlas_path=atlas_path, maps_dir=maps_dir, features=rows,
+                             mention_rows=mention_rows, metric_rows=metric_rows, meta=meta, maps=maps,
+                             progress=progress)
+        os.replace(tmp / atlas_path.name, atlas_path)
         if maps:
             maps_dir.parent.mkdir(parents=True, exist_ok=True)
             _replace_dir(tmp / "maps", maps_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    counts = {layer: len(frames[layer]) for layer in CORE_LAYERS}
+    counts = {layer: sum(1 for r in rows if r["layer"] == layer) for layer in CORE_LAYERS}
     by_precision = []
     for layer in CORE_LAYERS:
         row: dict[str, Any] = {"layer": layer, "features": counts[layer]}
-        tally = Counter(frames[layer]["precision"].fillna("?"))
+        tally = Counter(r.get("precision") or "?" for r in rows if r["layer"] == layer)
         row.update({p: tally.get(p, 0) for p in ("exact", "intersection", "road", "nearby",
                                                   "community", "subdistrict", "district")})
-        row["approximate"] = int(frames[layer]["approximate"].sum())
+        row["approximate"] = sum(1 for r in rows if r["layer"] == layer and r.get("approximate"))
         by_precision.append(row)
     unresolved = sorted({r["name"] for r in mention_rows if r["status"] == "unresolved"})
     return AtlasSummary(atlas_path=atlas_path, maps_dir=maps_dir if maps else None, counts=counts,
                         by_precision=by_precision, unresolved=unresolved,
                         mentions=len(mention_rows), metrics=len(metric_rows),
-                        user_layers=user_layers, maps=written_maps, skipped_layers=skipped)
+                        user_layers=written["user_layers"], maps=[maps_dir / p for p in written["maps"]],
+                        skipped_layers=written["skipped"])
