@@ -19,6 +19,7 @@ ROADS = [
     ("乙原路", LineString([(113.55, 34.74), (113.65, 34.74)])),
     ("丙河西路", LineString([(113.55, 34.78), (113.58, 34.78)])),
     ("丁湖路", LineString([(113.62, 34.70), (113.62, 34.85)])),
+    ("戊短路", LineString([(113.606, 34.730), (113.607, 34.7308)])),   # ~130 m, pointing north-east
 ]
 
 
@@ -62,6 +63,15 @@ def test_section_found_by_prolonging_when_nothing_meets():
     assert _metres(res, 113.60, 34.78) < 5
     assert "丙河西路 for 丙河路" in res.method and "prolonged" in res.method
     assert res.confidence < _coder().geocode("甲山路与乙原路交叉口").confidence
+
+
+def test_a_short_line_is_not_prolonged_along_its_noisy_direction():
+    # prolonged south-west, 戊短路 would meet 甲山路 ~600 m south; its middle is 600 m east of
+    # 甲山路 at lat 34.7304, so the crossing is taken there, at low confidence
+    res = _coder().geocode("甲山路与戊短路交叉口")
+    assert res.precision == "intersection" and "short line" in res.method
+    assert _metres(res, 113.60, 34.7304) < 20
+    assert res.confidence < 0.5
 
 
 def test_no_section_no_invented_crossing():

@@ -65,3 +65,16 @@ def test_a_move_beyond_the_limit_is_refused():
     c = _crossing_at(500, 0)      # 500 m from where the lines cross
     R.refine_crossings([c], road_pts, max_shift_m=400)
     assert c["fitted_shift_m"] is None and _offset_m(c, 500, 0) < 1e-3
+
+
+@pytest.mark.parametrize("address,pair", [
+    ("甲一路与乙二路交叉口向北100米", ("甲一路", "乙二路")),
+    ("甲一路乙二路交叉口向南100路东", ("甲一路", "乙二路")),          # no 与
+    ("甲一路101号(与乙二路交叉口)", ("甲一路", "乙二路")),            # said in brackets
+    ("甲一路与乙二街西南角某店", ("甲一路", "乙二街")),               # a corner, no crossing word
+    ("某某街道丙三老街十字路口西北角1号", None),                      # a 街道, not two streets
+    ("某某大学东门甲一路与乙二路向东200米", None),                    # a place run into the road name
+    ("甲一路306号", None),
+])
+def test_crossing_addresses_the_geocoder_reads_are_evidence(address, pair):
+    assert R.parse_crossing(address) == pair

@@ -152,6 +152,10 @@ def _records(frame) -> list[dict]:
     return [dict(zip(columns, row)) for row in zip(*values)]
 
 
+#: a derived road line shorter than this is too short to prolong (its direction is noise)
+SHORT_LINE_M = 300.0
+
+
 class Geocoder:
     """Resolve names and addresses against a gazetteer (plus optional overrides / online).
 
@@ -519,6 +523,11 @@ class Geocoder:
             conf = base * (1 - 0.5 * gap / self.tolerance)
             method = ("intersection of the two road lines" if gap == 0
                       else f"closest approach of the two road lines ({gap:.0f} m apart)")
+        elif min(self._m(ia).length, self._m(ib).length) < SHORT_LINE_M:
+            # a line of a few hundred metres has no reliable direction to prolong: its middle
+            # is as much as it says (牡丹路 from two points 140 m apart)
+            short, long_ = (ia, ib) if self._m(ia).length < self._m(ib).length else (ib, ia)
+            return self._nearest_on_line(long_, short, f"the short line ({self._m(short).length:.0f} m)")
         elif self.extend and (found := rel.extended_crossing(self._m(ia), self._m(ib), extend=self.extend)):
             point, beyond = found
             conf = base * 0.5 * (1 - beyond / self.extend)
@@ -535,14 +544,19 @@ class Geocoder:
                 and self.rows[i].geometry.geom_type == "Point"]
         if not hits:
             return None
-        ip = self._best(hits, ctx, "road")
-        line, point = self._m(il), self._m(ip)
+        return self._nearest_on_line(il, self._best(hits, ctx, "road"), "the one known point")
+
+    def _nearest_on_line(self, il: int, ip: int, what: str):
+        """The point of road line ``il`` nearest to road ``ip`` (a point, or a line too short to
+        have a direction), if within 1 km; low confidence."""
+        line, other = self._m(il), self._m(ip)
+        point = other if other.geom_type == "Point" else other.centroid
         on_line = line.interpolate(line.project(point))
         gap = on_line.distance(point)
         if gap > 1000:
             return None
         conf = min(self.rows[il].confidence or 0.5, self.rows[ip].confidence or 0.5) * 0.5 * (1 - gap / 2000)
-        method = f"the point of {self.rows[il].name} nearest to the one known point of {self.rows[ip].name} ({gap:.0f} m)"
+        method = f"the point of {self.rows[il].name} nearest to {what} of {self.rows[ip].name} ({gap:.0f} m)"
         return on_line, conf, f"{self.rows[il].source}; {self.rows[ip].source}", method, None
 
     def _crossing(self, query: str, c: rel.Crossing, ctx: str | None) -> GeocodeResult | None:

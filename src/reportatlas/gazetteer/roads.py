@@ -65,12 +65,25 @@ def parse_stop(name: str) -> tuple[str | None, str | None]:
 
 
 def parse_crossing(address: str) -> tuple[str, str] | None:
-    """The two roads of a "A路与B路交叉口" address, or None."""
+    """The two roads of a "A路与B路交叉口" address, or None.
+
+    Besides "A路与B路交叉口", the forms the geocoder reads ("A路B路交叉口", "A路与B路西南角",
+    "X路101号(与Y路交叉口)"; :func:`reportatlas.relational.parse_crossing`), so that the
+    addresses it is asked about count as evidence when they are in the sources."""
     text = _ADDR_PREFIX.sub("", re.sub(r"\s+", "", address))
     m = CROSS_RE.search(text)
-    if not m:
-        return None
-    a, b = clean_road(m["a"]), clean_road(m["b"])
+    if m:
+        a, b = clean_road(m["a"]), clean_road(m["b"])
+    else:
+        from ..nameindex import normalize
+        from ..relational import parse_crossing as geocoder_form
+
+        found = geocoder_form(normalize(text))
+        if found is None or found.b.startswith("道"):    # "须水街道…": a 街道, not a 街
+            return None
+        a, b = clean_road(found.a), clean_road(found.b)
+        if max(len(a), len(b)) > 7:      # "河南工业大学东门白桦路": a place run into the road
+            return None
     if not (is_road_name(a) and is_road_name(b)) or a == b:
         return None
     return a, b
