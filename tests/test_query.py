@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_atlas import make_atlas
@@ -781,3 +781,51 @@ def test_points_only_frames_use_kept_projected_coordinates_with_identical_answer
     expected = reference_distances(feats, target)
     assert_identical(query.near(feats, target, 900.0), expected.loc[expected["distance_m"] <= 900.0])
     assert_identical(query.nearest(feats, target, 12), expected.head(12))
+
+
+def test_a_target_with_heights_is_measured_like_geopandas_does():
+    """Targets are projected without a GeoSeries per call; one with Z values still measures
+    exactly as GeoSeries.to_crs + distance would (the heights play no part)."""
+    from shapely.geometry import LineString, Point
+
+    feats = mixed_features(34)
+    for target in (Point(113.6, 34.75, 120.0), LineString([(113.55, 34.73, 5.0), (113.66, 34.76, 9.0)])):
+        expected = reference_distances(feats, target)
+        assert_identical(query.near(feats, target, 1500.0), expected.loc[expected["distance_m"] <= 1500.0])
+        assert_identical(query.nearest(feats, target, 7), expected.head(7))
+
+
+def test_results_are_new_frames_that_do_not_touch_the_features():
+    from shapely.geometry import Point, box
+
+    feats = mixed_features(35)
+    before = feats.copy()
+    for out in (query.near(feats, Point(113.6, 34.75), 2000.0), query.nearest(feats, Point(113.6, 34.75), 5),
+                query.contains(feats, box(113.58, 34.73, 113.62, 34.76))):
+        assert len(out) > 3
+        out.loc[out.index[0], "name"] = "改过"
+        out.loc[out.index[1], "v"] = -1.0
+    assert feats.equals(before) and "distance_m" not in feats.columns
+
+
+@settings(max_examples=300, deadline=None)
+@given(lon=st.floats(111.0, 117.0), lat=st.floats(-60.0, 60.0), bearing=st.floats(0.0, 360.0),
+       reach=st.floats(0.0, 30_000.0), share=st.floats(0.0, 1.0))
+def test_grown_box_holds_every_point_within_reach_in_epsg4547(lon, lat, bearing, reach, share):
+    """The prefilter both engines use: a point at most ``reach`` metres away in EPSG:4547 lies
+    in the target's box grown by ``reach`` (so no row that qualifies is skipped)."""
+    import math
+
+    from shapely.geometry import Point
+
+    from reportatlas import query_index
+    from reportatlas.crs import transformer
+
+    to_m, to_deg = transformer(4326, 4547), transformer(4547, 4326)
+    x, y = to_m.transform(lon, lat)
+    d = reach * share                                      # at most reach, in EPSG:4547 metres
+    px, py = to_deg.transform(x + d * math.cos(math.radians(bearing)), y + d * math.sin(math.radians(bearing)))
+    minx, miny, maxx, maxy = query_index.grown_bounds(Point(lon, lat).bounds, reach)
+    assert minx <= px <= maxx and miny <= py <= maxy
+    mask = query_index.reachable(np.array([[px, py, px, py], [np.nan] * 4]), Point(lon, lat), reach)
+    assert mask.tolist() == [True, False]

@@ -285,3 +285,37 @@ def test_prefilters_change_nothing_for_mixed_geometries_and_far_rows():
         for k in (1, 7):
             got = scale.nearest(SITES, target, k, npartitions=3)
             assert_same_rows(got, query.nearest(SITES, target, k))
+
+
+def test_both_engines_skip_the_same_rows_before_measuring():
+    """One prefilter: a dask partition keeps exactly the rows the local index would measure
+    for a point or an area target (a road: the local index cuts it into pieces, fewer rows)."""
+    mixed = pd.concat([SITES.iloc[:800], geopandas.GeoDataFrame(
+        {"id": ["line", "poly"], "name": ["l", "p"]},
+        geometry=[LineString([(113.0, 34.75), (114.0, 34.751)]), box(113.601, 34.751, 113.7, 34.8)],
+        crs="EPSG:4326")], ignore_index=True)
+    found = query.index(mixed)
+    road = LineString([(113.5, 34.7), (113.6, 34.8)])
+    for target, reach in ((Point(113.60, 34.75), 800.0), (Point(113.5, 34.7), 1500.0), (AREAS.geometry.iloc[2], 0.0),
+                          (road, 300.0)):
+        kept = scale._candidates(mixed, target, reach)
+        local = found.within_reach(target, reach)
+        if target.geom_type == "LineString":
+            assert set(local) <= set(kept.index) and len(local) < len(kept)
+        else:
+            assert kept.index.tolist() == local.tolist() and 0 < len(local) < len(mixed)
+        assert set(query.near(mixed, target, reach).index) <= set(local)
+
+
+def test_aggregate_grid_shortcut_inside_partitions_matches_local(monkeypatch):
+    """Partitions of 50,000 points or more are placed by the local engine's grid first;
+    forced on for small partitions here, the answers equal the local engine's plain loop."""
+    from reportatlas import query_index
+
+    expected = {stat: query.aggregate(SITES, AREAS, metric="total_investment_yuan", stat=stat)
+                for stat in ("count", "max")}
+    monkeypatch.setattr(query_index, "GRID_MIN_POINTS", 0)
+    monkeypatch.setattr(query_index, "GRID", 16)
+    for stat, want in expected.items():
+        got = scale.aggregate(SITES, AREAS, metric="total_investment_yuan", stat=stat, npartitions=3)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-from .crs import METRIC_CRS  # noqa: E402
+from .crs import METRIC_CRS, WGS84  # noqa: E402
 ENGINES = ("local", "dask")
 STATS = ("sum", "count", "mean", "min", "max")
 
@@ -78,11 +78,23 @@ def _scale(func: str):
 
 
 def _metric_geom(geom):
-    import geopandas as gpd
+    """``geom`` (WGS-84) in EPSG:4547: the same coordinates as ``GeoSeries.to_crs`` gives (the
+    same transformer on the same (x, y) arrays), without building a GeoSeries per call."""
+    import numpy as np
+    import shapely
 
     if geom is None or geom.is_empty:
         raise QueryError("the target has no geometry")
-    return gpd.GeoSeries([geom], crs=4326).to_crs(METRIC_CRS).iloc[0]
+    if shapely.has_z(geom):
+        import geopandas as gpd
+
+        return gpd.GeoSeries([geom], crs=4326).to_crs(METRIC_CRS).iloc[0]
+    to_metric = _to_metric(WGS84)
+
+    def project(xy):
+        x, y = to_metric.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+    return shapely.transform(geom, project)
 
 
 def _with_geometry(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -93,25 +105,25 @@ def _with_geometry(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return features.loc[query_index.located(np.asarray(features.geometry.values))]
 
 
-def _measure(features, pos, target_m):
+def _measure(found, values, pos, target_m):
     """EPSG:4547 distances (ndarray) from ``target_m`` of the located rows at positions ``pos``
-    of a WGS-84 frame: the same numbers as ``features.geometry.to_crs(EPSG:4547).distance``."""
+    of a WGS-84 geometry array ``values`` (index ``found``): the same numbers as
+    ``features.geometry.to_crs(EPSG:4547).distance``."""
     import numpy as np
     import shapely
 
-    found = query_index.index(features)
-    if found.points_only(features.geometry.values):
+    if found.points_only(values):
         # points: their projected coordinates are kept in the index
-        x, y = found.metric_xy(features.geometry.values, _to_metric(features.crs))
+        x, y = found.metric_xy(values, _to_metric(values.crs))
         return shapely.distance(shapely.points(x[pos], y[pos]), target_m)
-    values = features.geometry.values[pos]
-    plain = np.asarray(values)
+    part = values[pos]
+    plain = np.asarray(part)
     if len(plain) and (shapely.get_type_id(plain) == 0).all() and not shapely.has_z(plain).any():
         # points: project their coordinates with the transformer geopandas' to_crs uses
         xy = shapely.get_coordinates(plain)
-        x, y = _to_metric(features.crs).transform(xy[:, 0], xy[:, 1])
+        x, y = _to_metric(values.crs).transform(xy[:, 0], xy[:, 1])
         return shapely.distance(shapely.points(np.asarray(x), np.asarray(y)), target_m)
-    return np.asarray(values.to_crs(METRIC_CRS).distance(target_m), dtype=float)
+    return np.asarray(part.to_crs(METRIC_CRS).distance(target_m), dtype=float)
 
 
 def _to_metric(crs):
@@ -122,7 +134,8 @@ def _to_metric(crs):
 
 def _rows_by_distance(features, pos, dist, *, k: int | None = None):
     """The rows at ``pos`` with ``distance_m``, sorted by (distance, name), ties in input order
-    (``pos`` ascending); only the first ``k`` when given.  Sorts the keys, then takes the rows once."""
+    (``pos`` ascending); only the first ``k`` when given.  Sorts the keys, then takes the rows
+    once (``take`` makes a new frame: nothing is shared with ``features``)."""
     import numpy as np
     import pandas as pd
 
@@ -134,7 +147,7 @@ def _rows_by_distance(features, pos, dist, *, k: int | None = None):
         order = keys.sort_values(["distance_m", "name"], kind="stable").index.to_numpy()
     if k is not None:
         order = order[:k]
-    out = features.iloc[pos[order]].copy()
+    out = features.take(pos[order])
     out["distance_m"] = dist[order]
     return out
 
@@ -153,11 +166,15 @@ def _distances_all(features, target, *, within: float | None = None):
     return feats, dist
 
 
-def _indexed(features) -> bool:
-    """True when the query can go through the reusable WGS-84 index."""
-    if features.crs is None:
+def _indexed(features):
+    """``(values, index)``: the frame's geometry array and, when the query can go through the
+    reusable WGS-84 index, its :class:`~reportatlas.query_index.SpatialIndex` (else None)."""
+    values = features.geometry.values
+    if values.crs is None:
         raise QueryError("features carry no CRS; expected WGS-84 (EPSG:4326)")
-    return query_index.is_wgs84(features)
+    if values.crs.to_epsg() != 4326:
+        return values, None
+    return values, query_index.index(features, values=values)
 
 
 def _sorted_with_distance(feats, dist) -> gpd.GeoDataFrame:
@@ -180,11 +197,12 @@ def near(features: gpd.GeoDataFrame, target_geom, distance_m: float, *,
         raise QueryError(f"the distance must be zero or more metres, got {distance_m}")
     within = float(distance_m)
     target = _metric_geom(target_geom)
-    if not _indexed(features):
+    values, found = _indexed(features)
+    if found is None:
         return _sorted_with_distance(*_distances_all(features, target, within=within))
     # only rows the index cannot rule out are projected and measured
-    pos = query_index.index(features).within_reach(target_geom, within)
-    dist = _measure(features, pos, target)
+    pos = found.within_reach(target_geom, within)
+    dist = _measure(found, values, pos, target)
     keep = dist <= within
     return _rows_by_distance(features, pos[keep], dist[keep])
 
@@ -219,15 +237,15 @@ def contains(features: gpd.GeoDataFrame, area_geom, *, min_share: float | None =
         raise QueryError(f"min_share must be between 0 and 1, got {min_share}")
     if engine == "dask":
         out = _scale("contains")(features, area_geom)
-    elif not _indexed(features):
+    elif (found := _indexed(features))[1] is None:
         out = _covered_all(features, area_geom).copy()
         out = out.sort_values("name", kind="stable") if "name" in out.columns else out
     else:
-        pos = _covered(features, area_geom)
+        pos = _covered(*found, area_geom)
         if "name" in features.columns:   # sort the names, then take the rows once
             names = features["name"].iloc[pos].reset_index(drop=True)
             pos = pos[names.sort_values(kind="stable").index.to_numpy()]
-        out = features.iloc[pos].copy()
+        out = features.take(pos)
     if min_share:
         out = out.loc[_share_inside(out, area_geom) >= min_share - 1e-9]
     return out
@@ -241,15 +259,15 @@ def _covered_all(features, area_geom):
     return feats.iloc[sorted(idx)]
 
 
-def _covered(features, area_geom):
-    """Positions (ascending) of the rows of a WGS-84 frame whose representative point
-    ``area_geom`` covers."""
+def _covered(values, found, area_geom):
+    """Positions (ascending) of the rows of a WGS-84 geometry array (index ``found``) whose
+    representative point ``area_geom`` covers."""
     import numpy as np
     import shapely
 
     # a representative point lies on its feature: only rows whose box meets the area's qualify
-    pos = query_index.index(features).overlapping(area_geom)
-    points = query_index.representative_points(np.asarray(features.geometry.values[pos]))
+    pos = found.overlapping(area_geom)
+    points = query_index.representative_points(np.asarray(values[pos]))
     shapely.prepare(area_geom)   # in place: GEOS's prepared geometry answers covers() fast
     return pos[shapely.covers(area_geom, points)]
 
@@ -284,10 +302,10 @@ def nearest(features: gpd.GeoDataFrame, target_geom, k: int = 5, *,
     if engine == "dask":
         return _scale("nearest")(features, target_geom, k)
     target = _metric_geom(target_geom)
-    if not _indexed(features):
+    values, found = _indexed(features)
+    if found is None:
         feats, dist = _distances_all(features, target)
         return _sorted_with_distance(feats, dist).head(k)
-    found = query_index.index(features)
     # grow a box until it holds k rows; the k-th smallest of their exact distances bounds the
     # k-th distance overall, and every row that close is within that reach of the target
     reach = _FIRST_REACH_M
@@ -301,13 +319,13 @@ def nearest(features: gpd.GeoDataFrame, target_geom, k: int = 5, *,
         return _sorted_with_distance(feats, dist).head(k)
     import numpy as np
 
-    first = _measure(features, pos, target)
+    first = _measure(found, values, pos, target)
     bound = float(np.partition(first, k - 1)[k - 1])
     if not math.isfinite(bound):
         feats, dist = _distances_all(features, target)
         return _sorted_with_distance(feats, dist).head(k)
     pos = found.within_reach(target_geom, bound)
-    return _rows_by_distance(features, pos, _measure(features, pos, target), k=k)
+    return _rows_by_distance(features, pos, _measure(found, values, pos, target), k=k)
 
 
 _FIRST_REACH_M = 250.0
@@ -382,14 +400,7 @@ def aggregate(features_or_metrics: pd.DataFrame, areas: gpd.GeoDataFrame | None 
         if metric is None and stat != "count":
             raise QueryError(f"--metric is needed for stat {stat!r}; e.g. --metric 总投资")
         if metric is not None:
-            known = sorted(set(frame["metric"].dropna().astype(str)))
-            if metric not in known:
-                from .errors import NotFoundError
-                import difflib
-
-                close = [m for m in known if metric in m or m in metric]
-                close += difflib.get_close_matches(metric, known, n=5, cutoff=0.4)
-                raise NotFoundError(f"no metric named {metric!r} in the atlas", list(dict.fromkeys(close)))
+            check_metric(metric, set(frame["metric"].dropna().astype(str)))
             frame = frame.loc[frame["metric"] == metric]
         values = pd.to_numeric(frame["value"], errors="coerce")
         units = frame["unit"].fillna("").astype(str) if "unit" in frame.columns else None
@@ -413,12 +424,37 @@ def aggregate(features_or_metrics: pd.DataFrame, areas: gpd.GeoDataFrame | None 
         g_codes, g_names = pd.factorize(frame[by].fillna("").astype(str))
         all_groups = list(areas["name"].astype(str)) if areas is not None and "name" in areas else []
     result = _group(g_codes, np.asarray(g_names, dtype=object), units, values, by=by, stat=stat)
+    return finish_groups(result, all_groups, by=by, stat=stat, units=units is not None)
+
+
+def check_metric(metric: str, known) -> None:
+    """A NotFoundError naming the closest of the ``known`` metric names, unless ``metric`` is
+    one of them (both engines of :func:`aggregate`)."""
+    if metric in known:
+        return
+    import difflib
+
+    from .errors import NotFoundError
+
+    known = sorted(known)
+    close = [m for m in known if metric in m or m in metric]
+    close += difflib.get_close_matches(metric, known, n=5, cutoff=0.4)
+    raise NotFoundError(f"no metric named {metric!r} in the atlas", list(dict.fromkeys(close)))
+
+
+def finish_groups(result, all_groups, *, by: str, stat: str, units: bool):
+    """The last step of both engines of :func:`aggregate`: ``result`` (columns ``by``, unit,
+    n, value) with a row for every name in ``all_groups`` it lacks (n 0; value 0 for
+    count/sum, NaN otherwise), the unit column dropped unless ``units``, sorted by value
+    (largest first, NaN last) then name."""
+    import pandas as pd
+
     missing = [g for g in dict.fromkeys(all_groups) if g not in set(result[by])]
     if missing:
         filler = pd.DataFrame({by: missing, "unit": result["unit"].iloc[0] if len(result) else "",
                                "n": 0, "value": 0.0 if stat in ("sum", "count") else float("nan")})
         result = pd.concat([result, filler], ignore_index=True)
-    if units is None:
+    if not units:
         result = result.drop(columns="unit")
     return result.sort_values(["value", by], ascending=[False, True], kind="stable",
                               na_position="last").reset_index(drop=True)
@@ -476,13 +512,8 @@ def _area_codes(frame, areas):
     else:
         xy = query_index.representative_xy(values)
 
-    def points():
-        ok = query_index.located(np.asarray(values))
-        pts = np.full(len(values), None, dtype=object)
-        pts[ok] = query_index.representative_points(np.asarray(values)[ok])
-        return pts
-
-    codes = query_index.area_codes(xy, points, polys.geometry.values, area_m, in_box=in_box)
+    codes = query_index.area_codes(xy, lambda: query_index.representative_or_none(values),
+                                   polys.geometry.values, area_m, in_box=in_box)
     named = np.where(codes >= 0, np.asarray(name_codes)[np.maximum(codes, 0)], -1) if len(polys) \
         else np.full(len(frame), -1)
     return named, np.asarray(names, dtype=object)

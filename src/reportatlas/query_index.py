@@ -10,14 +10,17 @@ The queries only use it to *skip* rows that cannot qualify; every answer is stil
 exactly on the rows kept, so the results are those of the full computation:
 
 - a row whose distance in EPSG:4547 is at most ``d`` metres has its bounding box within the
-  target's box grown by ``d·1.02 + 100 m``: EPSG:4547 (transverse Mercator, scale factor ≥ 1)
-  never makes a distance shorter than on the ground, a degree of latitude is at least
-  110,574 m, and a degree of longitude at least 110,574·cos(φ) m at latitude φ (taken at the
-  box's edge farthest from the equator); the 2 % and 100 m are a margin on top.
+  target's box grown by ``d·1.02 + 100 m`` (:func:`grown_bounds`): EPSG:4547 (transverse
+  Mercator, scale factor ≥ 1) never makes a distance shorter than on the ground, a degree of
+  latitude is at least 110,574 m, and a degree of longitude at least 110,574·cos(φ) m at
+  latitude φ (taken at the box's edge farthest from the equator); the 2 % and 100 m are a
+  margin on top.
+
+The dask engine (:mod:`reportatlas.scale`) keeps no index between calls; it applies the same
+grown box to each partition with :func:`reachable`.
 """
 from __future__ import annotations
 
-import math
 import weakref
 
 M_PER_DEG_LAT_MIN = 110_574.0
@@ -27,6 +30,36 @@ MAX_PIECES = 4096  # a target line is cut into at most about this many pieces
 FEW_AREAS = 64  # up to this many areas, points are placed by one vectorised test per area
 
 _CACHE: dict[int, tuple[weakref.ref, "SpatialIndex"]] = {}
+
+
+def _slack_deg_lat(reach_m: float) -> float:
+    """``reach_m`` plus the margin, in degrees of latitude (a lower bound on metres per degree)."""
+    return (reach_m * GROW_FACTOR + GROW_SLACK_M) / M_PER_DEG_LAT_MIN
+
+
+def grown_bounds(bounds, reach_m: float):
+    """``(minx, miny, maxx, maxy)`` in degrees (floats, or arrays of many boxes) grown by
+    ``reach_m`` metres, conservatively (see the module docstring): every point within
+    ``reach_m`` of the box in EPSG:4547 lies inside the grown box."""
+    import numpy as np
+
+    minx, miny, maxx, maxy = bounds
+    dlat = _slack_deg_lat(reach_m)
+    widest = np.minimum(np.maximum(np.abs(miny), np.abs(maxy)) + dlat, 89.0)
+    dlon = dlat / np.cos(np.radians(widest))
+    return minx - dlon, miny - dlat, maxx + dlon, maxy + dlat
+
+
+def reachable(bounds, target, reach_m: float):
+    """Boolean mask over rows' bounding boxes (an (n, 4) array, e.g. ``shapely.bounds``): the
+    rows whose box meets ``target``'s box grown by ``reach_m`` metres — a superset of the rows
+    within ``reach_m`` of ``target`` in EPSG:4547.  Rows without geometry (NaN) are False."""
+    import numpy as np
+
+    minx, miny, maxx, maxy = grown_bounds(target.bounds, reach_m)
+    with np.errstate(invalid="ignore"):
+        return ((bounds[:, 0] <= maxx) & (bounds[:, 2] >= minx)
+                & (bounds[:, 1] <= maxy) & (bounds[:, 3] >= miny))
 
 
 def is_wgs84(features) -> bool:
@@ -44,15 +77,6 @@ class SpatialIndex:
         self._points_only = None
         self._metric_xy = None
 
-    def grown_box(self, target, reach_m: float):
-        """The target's bounding box grown by ``reach_m`` metres (conservatively, in degrees)."""
-        minx, miny, maxx, maxy = target.bounds
-        slack = reach_m * GROW_FACTOR + GROW_SLACK_M
-        dlat = slack / M_PER_DEG_LAT_MIN
-        widest = min(max(abs(miny), abs(maxy)) + dlat, 89.0)
-        dlon = slack / (M_PER_DEG_LAT_MIN * math.cos(math.radians(widest)))
-        return minx - dlon, miny - dlat, maxx + dlon, maxy + dlat
-
     def within_reach(self, target, reach_m: float):
         """Positions (ascending) of the located rows that may lie within ``reach_m`` of ``target``.
 
@@ -67,26 +91,21 @@ class SpatialIndex:
                 hit = np.zeros(self.size, dtype=bool)   # pieces overlap: mark, then list once
                 hit[self.tree.query(boxes)[1]] = True
                 return np.flatnonzero(hit)
-        return np.sort(self.tree.query(shapely.box(*self.grown_box(target, reach_m))))
+        return np.sort(self.tree.query(shapely.box(*grown_bounds(target.bounds, reach_m))))
 
     def _piece_boxes(self, line, reach_m: float):
         import numpy as np
         import shapely
 
-        slack = reach_m * GROW_FACTOR + GROW_SLACK_M
-        dlat = slack / M_PER_DEG_LAT_MIN
-        piece = max(dlat, line.length / MAX_PIECES)
+        piece = max(_slack_deg_lat(reach_m), line.length / MAX_PIECES)
         starts, ends = [], []
         for part in shapely.get_parts(shapely.segmentize(line, piece)):
             coords = shapely.get_coordinates(part)
             starts.append(coords[:-1])
             ends.append(coords[1:])
         a, b = np.concatenate(starts), np.concatenate(ends)
-        minx, maxx = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
-        miny, maxy = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
-        widest = np.minimum(np.maximum(np.abs(miny), np.abs(maxy)) + dlat, 89.0)
-        dlon = slack / (M_PER_DEG_LAT_MIN * np.cos(np.radians(widest)))
-        return shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
+        return shapely.box(*grown_bounds((np.minimum(a[:, 0], b[:, 0]), np.minimum(a[:, 1], b[:, 1]),
+                                          np.maximum(a[:, 0], b[:, 0]), np.maximum(a[:, 1], b[:, 1])), reach_m))
 
     def overlapping(self, geom):
         """Positions (ascending) of the located rows whose bounding box meets ``geom``'s."""
@@ -129,10 +148,11 @@ class SpatialIndex:
         return self._xy
 
 
-def index(features) -> SpatialIndex:
+def index(features, *, values=None) -> SpatialIndex:
     """The :class:`SpatialIndex` of ``features`` (a GeoDataFrame in EPSG:4326), built on first
-    use and reused while the frame's geometries stay the same."""
-    array = features.geometry.values
+    use and reused while the frame's geometries stay the same.  ``values``: the frame's
+    geometry array when the caller has it already (``features.geometry.values``)."""
+    array = features.geometry.values if values is None else values
     key = id(array)
     entry = _CACHE.get(key)
     if entry is not None and entry[0]() is array and entry[1].size == len(features) \
@@ -162,6 +182,17 @@ def representative_points(values):
     if (shapely.get_type_id(values) == 0).all():
         return values
     return shapely.point_on_surface(values)
+
+
+def representative_or_none(values):
+    """Object array: a point on each geometry, None for rows without geometry."""
+    import numpy as np
+
+    values = np.asarray(values)
+    ok = located(values)
+    points = np.full(len(values), None, dtype=object)
+    points[ok] = representative_points(values[ok])
+    return points
 
 
 def representative_xy(values):

@@ -30,23 +30,21 @@ import math
 import os
 from fractions import Fraction
 
+from . import query_index
 from .errors import GeometryError, InputError, QueryError
+from .query import check_metric, finish_groups
 
-from .crs import METRIC_CRS  # noqa: E402
-WGS84 = "EPSG:4326"
-STATS = ("sum", "count", "mean", "min", "max")
+from .crs import METRIC_CRS, WGS84  # noqa: E402
+from .query import STATS  # noqa: E402
 #: rows per partition when a GeoDataFrame in memory is split
 DEFAULT_PARTITION_ROWS = 250_000
 #: seconds to wait for a scheduler given by address
 CONNECT_TIMEOUT_S = 10
 SCHEDULER_ENV = "REPORTATLAS_DASK_SCHEDULER"
 _PRUNE_SLACK_M = 50.0  # projected partition hulls are not exactly the hulls of the projected points
-# Prefilters in degrees before projecting.  They only skip rows that cannot qualify, so the
-# answers stay those of the full computation: a metre of EPSG:4547 is within 0.1 % of a
-# metre on the ground here, and a degree of latitude is at least 110,574 m anywhere.
-_M_PER_DEG_LAT_MIN = 110_574.0
-_PREFILTER_FACTOR = 1.02
-_PREFILTER_SLACK_M = 100.0
+# Prefilters in degrees before projecting only skip rows that cannot qualify, so the answers
+# stay those of the full computation: near/along/contains use the local engine's grown box
+# (query_index.reachable); nearest ranks by a flat-earth estimate with these error bounds.
 _ESTIMATE_ERROR = 0.02     # flat-earth estimate vs EPSG:4547 distance, within _ESTIMATE_RANGE_M
 _ESTIMATE_RANGE_M = 50_000.0
 
@@ -155,10 +153,7 @@ def _prune(ddf, target_m, reach_m: float):
 
 def _located(geoms):
     """Boolean array: the geometry is present and not empty."""
-    import shapely
-
-    values = geoms.values if hasattr(geoms, "values") else geoms
-    return ~(shapely.is_missing(values) | shapely.is_empty(values))
+    return query_index.located(geoms.values if hasattr(geoms, "values") else geoms)
 
 
 def _valid(part):
@@ -188,24 +183,15 @@ def _distance_meta(ddf):
 # ----------------------------------------------------------------------------- queries
 
 def _candidates(part, target, reach_m: float | None):
-    """Rows whose bounding box comes within ``reach_m`` (plus a margin) of ``target``'s box,
-    in degrees: a cheap, conservative filter before projecting (WGS-84 frames only).
-    ``reach_m=None`` or another CRS keeps every row."""
-    import numpy as np
+    """Rows whose bounding box meets ``target``'s box grown by ``reach_m`` metres (the local
+    engine's prefilter, :func:`reportatlas.query_index.reachable`): a cheap, conservative
+    filter in degrees before projecting (WGS-84 frames only).  ``reach_m=None`` or another
+    CRS keeps every row."""
     import shapely
 
     if reach_m is None or part.crs is None or part.crs.to_epsg() != 4326 or not len(part):
         return part
-    slack = reach_m * _PREFILTER_FACTOR + _PREFILTER_SLACK_M
-    minx, miny, maxx, maxy = target.bounds
-    dlat = slack / _M_PER_DEG_LAT_MIN
-    widest = min(max(abs(miny), abs(maxy)) + dlat, 89.0)
-    dlon = slack / (_M_PER_DEG_LAT_MIN * math.cos(math.radians(widest)))
-    b = shapely.bounds(part.geometry.values)
-    with np.errstate(invalid="ignore"):
-        keep = ((b[:, 0] <= maxx + dlon) & (b[:, 2] >= minx - dlon)
-                & (b[:, 1] <= maxy + dlat) & (b[:, 3] >= miny - dlat))
-    return part.loc[keep]
+    return part.loc[query_index.reachable(shapely.bounds(part.geometry.values), target, reach_m)]
 
 
 def _near_partition(part, target, target_m, distance_m):
@@ -235,7 +221,7 @@ def _contains_partition(part, area):
 
     part = _valid(_candidates(part, area, 0.0))
     shapely.prepare(area)
-    return part.loc[shapely.covers(area, _representative_points(np.asarray(part.geometry.values)))]
+    return part.loc[shapely.covers(area, query_index.representative_points(np.asarray(part.geometry.values)))]
 
 
 def contains(features, area_geom, *, client=None, scheduler=None, npartitions=None):
@@ -266,11 +252,11 @@ def _nearest_partition(part, target, target_m, k):
         # the k best given the estimate's error, and measure only those exactly
         c = target.centroid
         x, y = shapely.get_x(part.geometry.values), shapely.get_y(part.geometry.values)
-        approx = np.hypot((x - c.x) * math.cos(math.radians(c.y)), y - c.y) * _M_PER_DEG_LAT_MIN
+        approx = np.hypot((x - c.x) * math.cos(math.radians(c.y)), y - c.y) * query_index.M_PER_DEG_LAT_MIN
         kth = np.partition(approx, k - 1)[k - 1]
         extent = _extent_m(target)
-        reach = ((kth * (1 + _ESTIMATE_ERROR) + _PREFILTER_SLACK_M + 2 * extent) * (1 + 2 * _ESTIMATE_ERROR)
-                 + _PREFILTER_SLACK_M)
+        slack = query_index.GROW_SLACK_M
+        reach = (kth * (1 + _ESTIMATE_ERROR) + slack + 2 * extent) * (1 + 2 * _ESTIMATE_ERROR) + slack
         if reach < _ESTIMATE_RANGE_M:     # beyond that the flat-earth error bound no longer holds
             part = part.loc[approx <= reach]
     return _sort_by_distance(_with_distance(part, target_m)).head(k)
@@ -329,49 +315,21 @@ def _polygons(areas, crs):
     return polys
 
 
-def _representative_points(values):
-    """A point on each geometry (points stay as they are: no copy)."""
-    import shapely
-
-    if (shapely.get_type_id(values) == 0).all():
-        return values
-    return shapely.point_on_surface(values)
-
-
 def _area_keys(part, polys):
-    """For every row, the name of the smallest area covering its representative point ('' if none)."""
-    import geopandas
+    """For every row, the name of the smallest area covering its representative point ('' if
+    none; equal areas: the earlier one): the local engine's placement
+    (:func:`reportatlas.query_index.area_codes`) on this partition."""
     import numpy as np
 
     keys = np.full(len(part), "", dtype=object)
-    geoms = part.geometry
-    valid = _located(geoms)
-    if not valid.any() or not len(polys):
+    if not len(part) or not len(polys):
         return keys
-    rows = np.flatnonzero(valid)
-    points = _representative_points(np.asarray(geoms.values[valid]))
-    if len(polys) <= _FEW_AREAS:
-        # a few areas (the 街道 of a district): one vectorised test per area, smallest first,
-        # each point keeps the first area that covers it — the same rule as the sjoin below
-        import shapely
-
-        x, y = shapely.get_x(points), shapely.get_y(points)
-        free = np.ones(len(points), dtype=bool)
-        for i in polys.sort_values("_area", kind="stable").index:
-            poly = polys.geometry[i]
-            minx, miny, maxx, maxy = poly.bounds
-            cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
-            if not len(cand):
-                continue
-            shapely.prepare(poly)
-            hit = cand[shapely.covers(poly, points[cand])]   # prepared geometry first: fast
-            keys[rows[hit]] = str(polys.at[i, "name"])
-            free[hit] = False
-        return keys
-    points = geopandas.GeoDataFrame({"_row": rows}, geometry=points, crs=part.crs)
-    joined = geopandas.sjoin(points, polys, predicate="covered_by", how="inner")
-    joined = joined.sort_values(["_area", "index_right"], kind="stable").drop_duplicates("_row")
-    keys[joined["_row"].to_numpy()] = joined["name"].astype(str).to_numpy()
+    values = np.asarray(part.geometry.values)
+    codes = query_index.area_codes(query_index.representative_xy(values),
+                                   lambda: query_index.representative_or_none(values),
+                                   polys.geometry.values, polys["_area"].to_numpy())
+    placed = codes >= 0
+    keys[placed] = polys["name"].astype(str).to_numpy(dtype=object)[codes[placed]]
     return keys
 
 
@@ -432,7 +390,6 @@ def exact_sum(values) -> float:
     return _combine_sums(_sum_parts(np.zeros(len(v), dtype=np.int64), v)).get(0, 0.0) if len(v) else 0.0
 
 
-_FEW_AREAS = 64     # up to this many areas, points are placed by one vectorised test per area
 _KEY_SEP = "\x1f"   # joins group and unit into one key (a character no name contains)
 _PARTIAL_COLUMNS = ["part", "key", "exp", "hi", "lo", "n", "min", "max"]
 
@@ -503,15 +460,7 @@ def aggregate(features_or_metrics, areas=None, *, by: str = "subdistrict", metri
     elif by not in ddf.columns:
         raise QueryError(f"cannot group by {by!r}: no such column")
     if is_metrics and metric is not None:
-        known = set(_compute(ddf["metric"].dropna().astype(str).unique(), client, scheduler))
-        if metric not in known:
-            import difflib
-
-            from .errors import NotFoundError
-
-            close = [m for m in sorted(known) if metric in m or m in metric]
-            close += difflib.get_close_matches(metric, sorted(known), n=5, cutoff=0.4)
-            raise NotFoundError(f"no metric named {metric!r} in the atlas", list(dict.fromkeys(close)))
+        check_metric(metric, set(_compute(ddf["metric"].dropna().astype(str).unique(), client, scheduler)))
 
     meta = _aggregate_partition(ddf._meta, None if polys is None else polys.iloc[:0], by, metric, is_metrics)
     partials = _compute(ddf.map_partitions(_aggregate_partition, polys, by, metric, is_metrics, meta=meta),
@@ -532,12 +481,4 @@ def aggregate(features_or_metrics, areas=None, *, by: str = "subdistrict", metri
     result = result.sort_values([by, "unit"], kind="stable").reset_index(drop=True)
 
     all_groups = list(areas["name"].astype(str)) if areas is not None and "name" in areas else []
-    missing = [g for g in dict.fromkeys(all_groups) if g not in set(result[by])]
-    if missing:
-        filler = pd.DataFrame({by: missing, "unit": result["unit"].iloc[0] if len(result) else "",
-                               "n": 0, "value": 0.0 if stat in ("sum", "count") else float("nan")})
-        result = pd.concat([result, filler], ignore_index=True)
-    if not is_metrics:
-        result = result.drop(columns="unit")
-    return result.sort_values(["value", by], ascending=[False, True], kind="stable",
-                              na_position="last").reset_index(drop=True)
+    return finish_groups(result, all_groups, by=by, stat=stat, units=is_metrics)
