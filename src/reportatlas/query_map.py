@@ -1,54 +1,15 @@
 """A small offline map of a query result (``reportatlas query … --map out.html``).
 
 The target is drawn in red, the found features in blue; names go into tooltips escaped.
-JavaScript and CSS are inlined (render_assets.inline_assets when it exists, otherwise the assets
-that folium-offline ships keyed by folium's CDN URLs), so the page works without network.
+JavaScript and CSS are inlined by render_assets.inline_assets (as in the atlas maps), so the page
+works without network.
 """
 from __future__ import annotations
 
 import html
-import logging
-import os
-import re
-import tempfile
 from pathlib import Path
 
-log = logging.getLogger("reportatlas.query")
-
-_SCRIPT = re.compile(r'<script\s+src="(https?://[^"]+)"\s*>\s*</script>')
-_LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="(https?://[^"]+)"\s*/?>')
-
-
-def inline_assets(page: str) -> str:
-    """Replace CDN <script src>/<link href> tags by the asset text (folium-offline's copies)."""
-    try:
-        from .render_assets import inline_assets as render_inline
-    except ImportError:
-        render_inline = None
-    if render_inline is not None:
-        return render_inline(page)
-    from offlinefolium.elements import _res as assets
-
-    missing = []
-
-    def script(match):
-        text = assets.get(match.group(1))
-        if text is None:
-            missing.append(match.group(1))
-            return ""
-        return "<script>" + text.replace("</script", "<\\/script") + "</script>"
-
-    def style(match):
-        text = assets.get(match.group(1))
-        if text is None:
-            missing.append(match.group(1))
-            return ""
-        return "<style>" + text.replace("</style", "<\\/style") + "</style>"
-
-    page = _LINK.sub(style, _SCRIPT.sub(script, page))
-    if missing:
-        log.warning("no offline copy of %s; left out of the map", ", ".join(missing))
-    return page
+from ._files import atomic_write_text
 
 
 def _tooltip(row, columns) -> str:
@@ -67,6 +28,8 @@ def result_map(found, target=None, *, title: str = "", out: str | Path) -> Path:
     """Write an HTML map of ``found`` (GeoDataFrame, WGS-84) around ``target``."""
     import folium
     import geopandas as gpd
+
+    from .render_assets import inline_assets
 
     out = Path(out)
     shapes = [g for g in found.geometry.values if g is not None and not g.is_empty]
@@ -87,16 +50,7 @@ def result_map(found, target=None, *, title: str = "", out: str | Path) -> Path:
         minx, miny, maxx, maxy = gpd.GeoSeries(shapes, crs=4326).total_bounds
         fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
     folium.LayerControl().add_to(fmap)
-    page = inline_assets(fmap.get_root().render())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".html", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_text(out, inline_assets(fmap.get_root().render()))
     return out
 
 
