@@ -207,13 +207,17 @@ def near(features: gpd.GeoDataFrame, target_geom, distance_m: float, *,
     return _rows_by_distance(features, pos[keep], dist[keep])
 
 
+def _need(geom, kinds: tuple[str, ...], what: str, instead: str) -> None:
+    if geom is None or geom.geom_type not in kinds:
+        got = "nothing" if geom is None else f"a {geom.geom_type}"
+        raise QueryError(f"{what}, got {got}; use {instead}")
+
+
 def along(features: gpd.GeoDataFrame, line_geom, distance_m: float, *,
           engine: str = "local") -> gpd.GeoDataFrame:
     """Features within ``distance_m`` metres of a road line (a LineString/MultiLineString)."""
     check_engine(engine)
-    if line_geom is None or line_geom.geom_type not in ("LineString", "MultiLineString"):
-        kind = "nothing" if line_geom is None else f"a {line_geom.geom_type}"
-        raise QueryError(f"'along' needs a road line, got {kind}; use 'near' for points and areas")
+    _need(line_geom, ("LineString", "MultiLineString"), "'along' needs a road line", "'near' for points and areas")
     if engine == "dask":
         return _scale("along")(features, line_geom, distance_m)
     return near(features, line_geom, distance_m)
@@ -230,9 +234,7 @@ def contains(features: gpd.GeoDataFrame, area_geom, *, min_share: float | None =
     its 街道 just because its representative point falls there.
     """
     check_engine(engine)
-    if area_geom is None or area_geom.geom_type not in ("Polygon", "MultiPolygon"):
-        kind = "nothing" if area_geom is None else f"a {area_geom.geom_type}"
-        raise QueryError(f"'contains' needs an area (polygon), got {kind}; use 'near' instead")
+    _need(area_geom, ("Polygon", "MultiPolygon"), "'contains' needs an area (polygon)", "'near' instead")
     if min_share is not None and not 0 <= min_share <= 1:
         raise QueryError(f"min_share must be between 0 and 1, got {min_share}")
     if engine == "dask":
