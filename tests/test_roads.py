@@ -78,3 +78,15 @@ def test_a_move_beyond_the_limit_is_refused():
 ])
 def test_crossing_addresses_the_geocoder_reads_are_evidence(address, pair):
     assert R.parse_crossing(address) == pair
+
+
+def test_house_numbers_join_the_local_fit_without_changing_the_evidence():
+    road_pts = {"甲路": [(113.60, 34.75, "stop:1")]}
+    pois = [{"key": "poi:1", "address": "甲路12号", "lon": 113.61, "lat": 34.75},
+            {"key": "poi:2", "address": "甲路与乙路交叉口", "lon": 113.62, "lat": 34.75},
+            {"key": "poi:3", "address": "丙路8号院", "lon": 113.63, "lat": 34.76},
+            {"key": "stop:1", "address": "甲路3号", "lon": 113.60, "lat": 34.75}]    # already counted
+    out = R.with_address_points(road_pts, pois)
+    assert out["甲路"] == [(113.60, 34.75, "stop:1"), (113.61, 34.75, "poi:1")]
+    assert out["丙路"] == [(113.63, 34.76, "poi:3")]
+    assert road_pts == {"甲路": [(113.60, 34.75, "stop:1")]}

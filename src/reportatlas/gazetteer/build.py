@@ -140,7 +140,8 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
 
     road_pts, cross_pts = R.collect_evidence(stops, pois)
     crossings = R.crossing_points(cross_pts)
-    R.refine_crossings(crossings, road_pts)   # before the crossings themselves join road_pts
+    # before the crossings themselves join road_pts; house numbers help fit a road locally
+    R.refine_crossings(crossings, R.with_address_points(road_pts, pois))
     for c in crossings:
         road_pts[c["a"]].extend([(c["lon"], c["lat"], "x")] * 2)
         road_pts[c["b"]].extend([(c["lon"], c["lat"], "x")] * 2)
@@ -261,7 +262,7 @@ def _crossing_method(c: dict) -> str:
              else f"median of POIs addressed at the crossing (spread {c['spread_m']:.0f} m)")
     if c.get("fitted_shift_m") is None:
         return named
-    return (f"where straight lines fitted to each road's stops and crossings within 800 m cross, "
+    return (f"where straight lines fitted to each road's stops, crossings and house numbers within 800 m cross, "
             f"{c['fitted_shift_m']:.0f} m from the {named}")
 
 

@@ -189,6 +189,23 @@ def crossing_points(cross_pts, *, max_spread_m: float = 400.0) -> list[dict]:
     return out
 
 
+def with_address_points(road_pts, pois: list[dict]) -> dict:
+    """``road_pts`` plus every house-number address ("陇海西路306号") on its road.
+
+    :func:`collect_evidence` lets house numbers trace only roads with little other evidence
+    (a shop stands back from the road); for fitting a straight road locally they help, as
+    shops stand on both sides of it.  Returns a new dict; ``road_pts`` is not changed."""
+    out = {road: list(pts) for road, pts in road_pts.items()}
+    used = {p[2] for pts in road_pts.values() for p in pts}
+    for p in pois:
+        if p["key"] in used or parse_crossing(p["address"]):
+            continue
+        road = address_road(p["address"])
+        if road:
+            out.setdefault(road, []).append((p["lon"], p["lat"], p["key"]))
+    return out
+
+
 def refine_crossings(crossings: list[dict], road_pts, *, radius_m: float = 800.0,
                      max_shift_m: float = 400.0) -> None:
     """Move each crossing to where its two roads, fitted locally as straight lines, cross.
