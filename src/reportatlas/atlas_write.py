@@ -260,6 +260,10 @@ class Writer:
             fork = can_fork()
         if not fork:
             return
+        # both processes need numpy and shapely: imported once, before the fork, they are shared
+        import numpy  # noqa: F401
+        import shapely  # noqa: F401
+
         job_r, job_w = os.pipe()
         ans_r, ans_w = os.pipe()
         sys.stdout.flush()
