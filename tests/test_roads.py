@@ -90,3 +90,19 @@ def test_house_numbers_join_the_local_fit_without_changing_the_evidence():
     assert out["甲路"] == [(113.60, 34.75, "stop:1"), (113.61, 34.75, "poi:1")]
     assert out["丙路"] == [(113.63, 34.76, "poi:3")]
     assert road_pts == {"甲路": [(113.60, 34.75, "stop:1")]}
+
+
+@pytest.mark.parametrize("address,pair", [
+    ("甲一路与丙花里交叉口东北40米", ("甲一路", "丙花里")),   # a 里 lane crossing a road
+    ("丙花里与丁木里交叉口", None),                          # two lanes: nothing says they are streets
+    ("甲一路与西十里交叉口", None),                          # 十里: a distance / village, not a lane
+])
+def test_lanes_count_only_where_they_cross_a_road(address, pair):
+    assert R.parse_crossing(address) == pair
+
+
+def test_a_stop_named_for_a_lane_is_crossing_evidence():
+    stops = [{"file": "1.json", "dir": 0, "seq": i, "name": n, "key": f"stop:{i}", "lon": 113.60 + i * 0.004, "lat": 34.75}
+             for i, n in enumerate(["甲一路丙花里站", "甲一路乙二路站", "甲一路某某小区"])]
+    _, cross = R.collect_evidence(stops, [])
+    assert set(cross) == {R.crossing_key("甲一路", "丙花里"), R.crossing_key("甲一路", "乙二路")}

@@ -36,6 +36,15 @@ def is_road_name(text: str) -> bool:
             and not _JUNK.search(text))
 
 
+_LANE = re.compile(rf"^[{_CJK}]{{2,4}}里$")
+
+
+def is_lane(text: str) -> bool:
+    """A 里 lane of the 高新区 grid (木兰里, 百花里): a street only where a crossing names it with
+    a road ("瑞达路与木兰里交叉口", stop "伊河路百花里"); 里 alone ends too many other names."""
+    return bool(_LANE.match(text)) and not re.search(r"十里|公里|邻里|万里|千里|故里", text)
+
+
 def clean_road(text: str) -> str:
     """A road name from the start of an address: admin prefixes dropped, and of two roads
     run together ("嵩山北路车兴街") the last, which the house number belongs to."""
@@ -84,7 +93,8 @@ def parse_crossing(address: str) -> tuple[str, str] | None:
         a, b = clean_road(found.a), clean_road(found.b)
         if max(len(a), len(b)) > 7:      # "河南工业大学东门白桦路": a place run into the road
             return None
-    if not (is_road_name(a) and is_road_name(b)) or a == b:
+    if not ((is_road_name(a) or is_lane(a)) and (is_road_name(b) or is_lane(b))) or a == b \
+            or not (is_road_name(a) or is_road_name(b)):
         return None
     return a, b
 
@@ -128,18 +138,17 @@ def collect_evidence(stops: list[dict], pois: list[dict]):
         for i, (s, (a, b)) in enumerate(zip(run, parsed)):
             if a is None:
                 continue
-            roads_here = {a} | ({b} if b and is_road_name(b) else set())
-            if b and is_road_name(b):
+            crossed = bool(b) and (is_road_name(b) or is_lane(b))
+            if crossed:
                 cross_pts[crossing_key(a, b)].append((s["lon"], s["lat"], s["key"], "stop"))
             # the stop is on road a; it also traces b when a neighbour on the line is on b
             road_pts[a].append((s["lon"], s["lat"], s["key"]))
             for j in (i - 1, i + 1):
-                if 0 <= j < len(run) and b and is_road_name(b):
+                if 0 <= j < len(run) and crossed:
                     na, nb = parsed[j]
                     if b in (na, nb) and a not in (na, nb):
                         road_pts[b].append((s["lon"], s["lat"], s["key"]))
                         break
-            del roads_here
     for p in pois:
         pair = parse_crossing(p["address"])
         if pair:
