@@ -114,18 +114,27 @@ class Metric:
 
 # --------------------------------------------------------------------------- finding
 
-_SPAN_RES: dict[str, re.Pattern] = {}
+_SPLITS: dict[str, re.Pattern] = {}
 
 
-def _spans(text: str, ends: str) -> list[tuple[int, int]]:
-    """The non-empty stretches of ``text`` between the characters of ``ends``."""
-    rx = _SPAN_RES.get(ends)
+def _spans(text: str, ends: str, marks: list[int] | None = None) -> list[tuple[int, int]]:
+    """The non-empty stretches of ``text`` between the characters of ``ends``; the positions
+    of those characters are appended to ``marks`` when given."""
+    rx = _SPLITS.get(ends)
     if rx is None:
-        rx = _SPAN_RES[ends] = re.compile("[^" + re.escape(ends) + "]+")
-    return [m.span() for m in rx.finditer(text)]
-
-
-_CLAUSE_END_RE = re.compile("[" + re.escape(CLAUSE_END) + "]")
+        rx = _SPLITS[ends] = re.compile("[" + re.escape(ends) + "]")
+    out = []
+    pos = 0
+    for piece in rx.split(text):        # one pass in C, then one step a stretch
+        n = len(piece)
+        if n:
+            out.append((pos, pos + n))
+        pos += n + 1
+        if marks is not None:
+            marks.append(pos - 1)
+    if marks is not None:
+        marks.pop()          # the end of the text is not a mark
+    return out
 
 
 def _clause_starts(text: str, lo: int, hi: int, clause_ends: Sequence[int] | None) -> list[int]:
@@ -175,9 +184,12 @@ def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
     return True
 
 
-def find_quantities(text: str) -> list[tuple[int, int, Quantity]]:
-    """All quantities in ``text`` as ``(start, end, Quantity)`` (offsets into ``text``)."""
-    sent_starts = [s for s, _ in _spans(text, SENTENCE_END)] or [0]
+def find_quantities(text: str, sentences: list[tuple[int, int]] | None = None) -> list[tuple[int, int, Quantity]]:
+    """All quantities in ``text`` as ``(start, end, Quantity)`` (offsets into ``text``);
+    ``sentences`` are ``_spans(text, SENTENCE_END)`` when known."""
+    if sentences is None:
+        sentences = _spans(text, SENTENCE_END)
+    sent_starts = [s for s, _ in sentences] or [0]
     out = []
     for m in finditer_at(QUANTITY_RE, QUANTITY_FIRST, text):
         k = bisect.bisect_right(sent_starts, m.start()) - 1
@@ -359,7 +371,7 @@ def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool)
     before = text[a:num_start]
     before = _QUOTE_CHARS_RE.sub("", _LABEL_SPLIT_RE.split(before)[-1])
     before = _LEAD.sub("", before)
-    verb = next((v for v in _VERBS if before.endswith(v)), None) if count else None
+    verb = next((v for v in _VERBS if before.endswith(v)), None) if count and before.endswith(_VERBS) else None
     before = _TRAIL.sub("", before)
     if "的" in before[:-2]:                       # "符合条件的扶持对象" → 扶持对象
         before = before.rsplit("的", 1)[1]
@@ -408,17 +420,17 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     text = report.normalized
     sentences = _spans(text, SENTENCE_END)
     sent_starts = [s for s, _ in sentences]
-    clauses = _spans(text, CLAUSE_END)
+    clause_ends: list[int] = []
+    clauses = _spans(text, CLAUSE_END, clause_ends)
     clause_starts = [s for s, _ in clauses]
     plist = _norm_places(report, places)
     pstarts = [p.start for p in plist]
-    clause_ends = [m.start() for m in _CLAUSE_END_RE.finditer(text)]
     arts = sorted(articles, key=lambda a: a.start)
     art_starts = [a.start for a in arts]
     periods = [(m.start(), m.end(), m.group(0)) for m in finditer_at(PERIOD_RE, _PERIOD_FIRST, text)]
     period_starts = [p[0] for p in periods]
 
-    found = [(a, b, q, None) for a, b, q in find_quantities(text)]
+    found = [(a, b, q, None) for a, b, q in find_quantities(text, sentences)]
     found += _events(text, [(a, b) for a, b, _, _ in found])
     found.sort(key=lambda f: f[0])
     qty_starts = [f[0] for f in found]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Iterator
 from dataclasses import dataclass
 
@@ -134,6 +135,13 @@ def parse_cn_integer(text: str) -> int:
 
 def parse_number(text: str) -> float:
     """Parse ``1,200``, ``55.54``, ``5.2万``, ``一百二十``, ``两万``, ``1.2亿`` to a float."""
+    if isinstance(text, str):
+        return _parse_number(text)
+    raise InputError(f"not a number: {text!r} (expected digits or a Chinese numeral)")
+
+
+@lru_cache(maxsize=65536)
+def _parse_number(text: str) -> float:
     s = _to_halfwidth(text.strip()) if isinstance(text, str) else ""
     if not s:
         raise InputError(f"not a number: {text!r} (expected digits or a Chinese numeral)")

@@ -59,7 +59,7 @@ def _boundary_automaton() -> "ahocorasick.Automaton":
 
 
 _MISSING = object()
-_RUN_RE = re.compile(STEM_CHAR.pattern + "+")   # runs of characters a stem may hold
+_LAST_NON_STEM = re.compile("(?s).*[^" + STEM_CHAR.pattern[1:])   # up to the last character a stem cannot hold
 _ROAD_LIKE = ("路", "街", "大道", "大街", "村")
 _INNER_WORDS = ("街道", "园区", "片区", "社区", "小区", "板块", "商圈")
 
@@ -213,8 +213,8 @@ class PlaceFinder:
     # ------------------------------------------------------------------ shapes
     def _shapes(self, text: str) -> list[_Cand]:
         out: list[_Cand] = []
-        runs = [m.start() for m in _RUN_RE.finditer(text)]
         cache = self._shape_cache
+        last_gap = _LAST_NON_STEM.match
         for m in SUFFIX_RE.finditer(text):
             suffix = m.group()
             ms, me = m.span()
@@ -224,7 +224,10 @@ class PlaceFinder:
                 continue
             if suffix == "街" and nxt == "道":
                 continue
-            limit = self._stem_limit(text, ms, max_stem, suffix, runs[bisect.bisect_right(runs, ms) - 1])
+            # the stem stays inside the run of stem characters that holds the type word
+            lo = max(ms - max(max_stem, 12), 0)
+            gap = last_gap(text, lo, ms)
+            limit = self._stem_limit(text, ms, max_stem, suffix, gap.end() if gap else lo)
             if limit >= ms:
                 continue
             # the outcome depends on the stem window, the type word and a few characters
