@@ -24,7 +24,7 @@ from typing import Any
 log = logging.getLogger("reportatlas.buildkit")
 
 #: bump when what the kit holds changes
-KIT_FORMAT = 2
+KIT_FORMAT = 3
 #: how many kits (different gazetteers or code versions) are kept on disk
 KIT_KEEP = 2
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -142,24 +142,27 @@ def _dumps(key: str, kit: Kit) -> bytes:
     stored = Kit(known_names=[], area_rows=kit.area_rows, geocoder=kit.geocoder)
     rows = kit.geocoder.rows
     geometries = [r.geometry for r in rows]
-    wkb = shapely.to_wkb(np.array(geometries, dtype=object))
+    # WKB has no LinearRing (it would come back a LineString): those stay pickled as they are
+    moved = [i for i, g in enumerate(geometries) if g is not None and g.geom_type != "LinearRing"]
+    wkb = shapely.to_wkb(np.array([geometries[i] for i in moved], dtype=object))
     try:
-        for r in rows:
-            r.geometry = None
-        return pickle.dumps((key, names, stored, wkb), protocol=pickle.HIGHEST_PROTOCOL)
+        for i in moved:
+            rows[i].geometry = None
+        return pickle.dumps((key, names, stored, (moved, wkb)), protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         for r, geometry in zip(rows, geometries):
             r.geometry = geometry
 
 
-def _put_geometries(rows: list, wkb) -> None:
+def _put_geometries(rows: list, stored) -> None:
     import shapely
 
+    moved, wkb = stored
     geometries = shapely.from_wkb(wkb)
-    if len(geometries) != len(rows):
+    if len(geometries) != len(moved) or (moved and moved[-1] >= len(rows)):
         raise ValueError("build kit: geometries do not match the rows")
-    for r, geometry in zip(rows, geometries.tolist()):
-        r.geometry = geometry
+    for i, geometry in zip(moved, geometries.tolist()):
+        rows[i].geometry = geometry
 
 
 def _known_names(names: list[tuple]) -> list:
