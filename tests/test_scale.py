@@ -319,3 +319,38 @@ def test_aggregate_grid_shortcut_inside_partitions_matches_local(monkeypatch):
     for stat, want in expected.items():
         got = scale.aggregate(SITES, AREAS, metric="total_investment_yuan", stat=stat, npartitions=3)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_callers_polygons_are_never_prepared_in_place(monkeypatch):
+    """shapely.prepare changes a geometry in place, and two dask threads preparing one shared
+    polygon at once crashed GEOS (seen at 100k sites, 2 partitions): queries prepare copies."""
+    import shapely
+
+    from reportatlas import query_index
+
+    monkeypatch.setattr(query_index, "GRID_MIN_POINTS", 0)
+    areas = make_areas()
+    area = areas.geometry.iloc[2]
+    query.contains(SITES, area)
+    query.aggregate(SITES, areas, stat="count")
+    with dask_threads():
+        scale.contains(SITES, area, npartitions=4)
+        scale.aggregate(SITES, areas, stat="count", npartitions=4)
+    assert not shapely.is_prepared(area)
+    assert not shapely.is_prepared(np.asarray(areas.geometry.values)).any()
+
+
+def test_many_threads_on_one_area_polygon_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    area = make_areas().geometry.iloc[2]
+    expected = query.contains(SITES, area)["id"].tolist()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: query.contains(SITES, area)["id"].tolist(), range(24)))
+    assert all(r == expected for r in results) and len(expected) > 100
+
+
+def dask_threads():
+    import dask
+
+    return dask.config.set(scheduler="threads", num_workers=2)

@@ -270,8 +270,8 @@ def _covered(values, found, area_geom):
     # a representative point lies on its feature: only rows whose box meets the area's qualify
     pos = found.overlapping(area_geom)
     points = query_index.representative_points(np.asarray(values[pos]))
-    shapely.prepare(area_geom)   # in place: GEOS's prepared geometry answers covers() fast
-    return pos[shapely.covers(area_geom, points)]
+    # GEOS's prepared geometry answers covers() fast
+    return pos[shapely.covers(query_index.prepared_copy(area_geom), points)]
 
 
 def _share_inside(frame, area_geom):

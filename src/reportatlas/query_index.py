@@ -184,6 +184,20 @@ def representative_points(values):
     return shapely.point_on_surface(values)
 
 
+def prepared_copy(geoms):
+    """A prepared copy of a geometry (or an array of them) for fast repeated predicates.
+
+    ``shapely.prepare`` changes the geometry object in place, and two threads preparing one
+    object at once crash GEOS (dask runs partitions on threads that share their arguments):
+    so the caller's objects are never prepared, a copy with the same coordinates (WKB keeps
+    every bit) is."""
+    import shapely
+
+    copy = shapely.from_wkb(shapely.to_wkb(geoms, include_srid=True))
+    shapely.prepare(copy)
+    return copy
+
+
 def representative_or_none(values):
     """Object array: a point on each geometry, None for rows without geometry."""
     import numpy as np
@@ -222,10 +236,10 @@ def area_codes(xy, points, polys, area_m, *, in_box=None):
     x, y = xy
     codes = np.full(len(x), -1, dtype=np.int64)
     order = np.argsort(np.asarray(area_m, dtype=float), kind="stable")
-    geoms = np.asarray(polys)
-    if not len(geoms) or not len(x):
+    if not len(polys) or not len(x):
         return codes
-    if len(geoms) <= FEW_AREAS:
+    if len(polys) <= FEW_AREAS:
+        geoms = prepared_copy(np.asarray(polys))
         grid = _grid_codes(x, y, geoms, order)
         if grid is None:
             _test_each(codes, x, y, geoms, order, in_box=in_box)
@@ -238,6 +252,7 @@ def area_codes(xy, points, polys, area_m, *, in_box=None):
             codes[:] = decided
             codes[rows] = tested
         return codes
+    geoms = np.asarray(polys)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     pts, poly_i = shapely.STRtree(geoms).query(points(), predicate="covered_by")
@@ -250,7 +265,8 @@ def area_codes(xy, points, polys, area_m, *, in_box=None):
 
 def _test_each(codes, x, y, geoms, order, *, in_box=None):
     """Each polygon (smallest first) takes the points not yet placed that it covers: one
-    vectorised point-in-polygon test on the points inside its bounding box."""
+    vectorised point-in-polygon test on the points inside its bounding box (``geoms``
+    prepared, see :func:`prepared_copy`)."""
     import numpy as np
     import shapely
 
@@ -267,7 +283,6 @@ def _test_each(codes, x, y, geoms, order, *, in_box=None):
             cand = cand[free[cand]]
         if not len(cand):
             continue
-        shapely.prepare(poly)
         # a point intersects a polygon exactly when the polygon covers it
         hit = cand[shapely.intersects_xy(poly, x[cand], y[cand])]
         codes[hit] = i
@@ -306,7 +321,6 @@ def _grid_codes(x, y, geoms, order):
         ii, jj, cells = ii[todo], jj[todo], cells[todo]
         boxes = shapely.box(x0 + ii * dx - ex, y0 + jj * dy - ey, x0 + (ii + 1) * dx + ex, y0 + (jj + 1) * dy + ey)
         poly = geoms[i]
-        shapely.prepare(poly)
         touch = shapely.intersects(poly, boxes)
         state[cells[touch]] = -2
         state[cells[touch][shapely.covers(poly, boxes[touch])]] = i

@@ -220,8 +220,8 @@ def _contains_partition(part, area):
     import shapely
 
     part = _valid(_candidates(part, area, 0.0))
-    shapely.prepare(area)
-    return part.loc[shapely.covers(area, query_index.representative_points(np.asarray(part.geometry.values)))]
+    points = query_index.representative_points(np.asarray(part.geometry.values))
+    return part.loc[shapely.covers(query_index.prepared_copy(area), points)]
 
 
 def contains(features, area_geom, *, client=None, scheduler=None, npartitions=None):
