@@ -170,6 +170,16 @@ def _is_cjk(ch: str) -> bool:
 
 
 _FOLD_TABLE = {o: o - 0xFEE0 for o in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FOLD_RE = re.compile("([\uff01-\uff5e\u3000])")
+_FOLD_CHARS = {chr(k): chr(v) for k, v in _FOLD_TABLE.items()}
+
+
+def _fold_text(text: str) -> str:
+    """``text.translate(_FOLD_TABLE)``, faster: ``str.translate`` looks every character of
+    CJK text up in the table; here only the full-width ones are looked at."""
+    parts = _FOLD_RE.split(text)
+    parts[1::2] = map(_FOLD_CHARS.__getitem__, parts[1::2])
+    return "".join(parts)
 _SPECIAL = re.compile("[ \r\u3000]")
 
 
@@ -181,7 +191,7 @@ def normalize(text: str) -> tuple[str, list[int]]:
     lines = _line_spans(text)
     # which line breaks are column breaks (to be removed)
     joins = _column_breaks(text, lines)
-    folded = text.translate(_FOLD_TABLE)
+    folded = _fold_text(text)
     specials = sorted({m.start() for m in _SPECIAL.finditer(text)} | set(joins))
     specials.append(len(text))
     out: list[str] = []
