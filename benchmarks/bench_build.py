@@ -58,8 +58,7 @@ sys.exit(main(["-q", "build", sys.argv[1], "--out", sys.argv[2]]))
 STAGES = """
 import json, sys, time
 t0 = time.process_time()
-from reportatlas.cli import main, _register
-_register()
+from reportatlas.cli import main
 import numpy, shapely
 from reportatlas import atlas_write, buildkit, extract, layers, render
 spent = {"start-up and imports (python, click, numpy, shapely)": time.process_time() - t0}

@@ -15,22 +15,53 @@ from .. import __version__
 from ..errors import ReportAtlasError
 from ._common import setup_logging
 
-# (module, attribute) of each subcommand; a module that is missing is skipped so that
-# the command keeps working while stages are being built.
+# (command name, module, attribute) of each subcommand.  A module is imported only when its
+# command runs (or help lists it), so ``reportatlas build`` does not import the query CLI;
+# a module that is missing is skipped so that the command keeps working while stages are
+# being built.
 SUBCOMMANDS = [
-    ("extract", "extract"),
-    ("gazetteer", "gazetteer"),
-    ("geocode", "geocode"),
-    ("build", "build"),
-    ("build", "render"),
-    ("layers", "add_layer"),
-    ("layers", "list_layers"),
-    ("layers", "remove_layer"),
-    ("query", "query"),
+    ("extract", "extract", "extract"),
+    ("gazetteer", "gazetteer", "gazetteer"),
+    ("geocode", "geocode", "geocode"),
+    ("build", "build", "build"),
+    ("render", "build", "render"),
+    ("add-layer", "layers", "add_layer"),
+    ("list-layers", "layers", "list_layers"),
+    ("remove-layer", "layers", "remove_layer"),
+    ("query", "query", "query"),
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for name, _, _ in SUBCOMMANDS:
+            self.get_command(ctx, name)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        if cmd_name not in self.commands:
+            for name, module_name, attr in SUBCOMMANDS:
+                if name == cmd_name:
+                    command = _load(module_name, attr)
+                    if command is not None:
+                        self.add_command(command, name)
+                    break
+        return self.commands.get(cmd_name)
+
+
+def _load(module_name: str, attr: str):
+    try:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{__name__}.{module_name}":
+            return None
+        raise
+    return getattr(module, attr, None)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="reportatlas")
 @click.option("-v", "--verbose", count=True, help="Say more about what is being done (repeat for more).")
 @click.option("-q", "--quiet", count=True, help="Say less: only errors.")
@@ -52,20 +83,12 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 
 
 def _register() -> None:
-    for module_name, attr in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"{__name__}.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{module_name}":
-                continue
-            raise
-        command = getattr(module, attr, None)
-        if command is not None and command.name not in cli.commands:
-            cli.add_command(command)
+    """Load every subcommand now (they are otherwise loaded when first used)."""
+    for name, _, _ in SUBCOMMANDS:
+        cli.get_command(None, name)
 
 
 def main(argv: list[str] | None = None) -> int:
-    _register()
     try:
         cli.main(args=argv, prog_name="reportatlas", standalone_mode=False)
     except click.exceptions.Abort:
