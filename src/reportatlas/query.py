@@ -114,14 +114,14 @@ def _measure(found, values, pos, target_m):
 
     if found.points_only(values):
         # points: their projected coordinates are kept in the index
-        x, y = found.metric_xy(values, _to_metric(values.crs))
+        x, y = found.metric_xy(values, _to_metric(WGS84))
         return shapely.distance(shapely.points(x[pos], y[pos]), target_m)
     part = values[pos]
     plain = np.asarray(part)
     if len(plain) and (shapely.get_type_id(plain) == 0).all() and not shapely.has_z(plain).any():
         # points: project their coordinates with the transformer geopandas' to_crs uses
         xy = shapely.get_coordinates(plain)
-        x, y = _to_metric(values.crs).transform(xy[:, 0], xy[:, 1])
+        x, y = _to_metric(WGS84).transform(xy[:, 0], xy[:, 1])
         return shapely.distance(shapely.points(np.asarray(x), np.asarray(y)), target_m)
     return np.asarray(part.to_crs(METRIC_CRS).distance(target_m), dtype=float)
 
@@ -170,11 +170,17 @@ def _indexed(features):
     """``(values, index)``: the frame's geometry array and, when the query can go through the
     reusable WGS-84 index, its :class:`~reportatlas.query_index.SpatialIndex` (else None)."""
     values = features.geometry.values
-    if values.crs is None:
+    crs = values.crs
+    if crs is None:
         raise QueryError("features carry no CRS; expected WGS-84 (EPSG:4326)")
-    if values.crs.to_epsg() != 4326:
-        return values, None
+    if crs is not _SEEN_WGS84[0]:          # pyproj's to_epsg() takes ~30 µs: once per CRS object
+        if crs.to_epsg() != 4326:
+            return values, None
+        _SEEN_WGS84[0] = crs
     return values, query_index.index(features, values=values)
+
+
+_SEEN_WGS84 = [None]   # the last CRS object found to be EPSG:4326 (a new CRS is a new object)
 
 
 def _sorted_with_distance(feats, dist) -> gpd.GeoDataFrame:
