@@ -349,6 +349,9 @@ def figure(data: dict, settings: dict) -> Figure:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import os
+    import sys
+
     parser = argparse.ArgumentParser(description="queries at scale vs DuckDB spatial and a shapely loop")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
@@ -356,6 +359,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int)
     parser.add_argument("--rerender", action="store_true",
                         help="re-make results/queries.md from results/queries.json without measuring")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not rewrite the 'Queries at scale' section of benchmarks/README.md")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.rerender:
@@ -369,6 +374,16 @@ def main(argv: list[str] | None = None) -> None:
         fig = run(quick=args.quick, sizes=args.sizes, sample=args.sample, repeat=args.repeat)
     print(fig.markdown)
     log(f"saved {fig.save()} in {time.perf_counter() - start:.0f} s")
+    if not args.no_readme:
+        from run_all import FIGURES, update_readme
+
+        title = FIGURES["queries"][1]
+        command = " ".join(["python benchmarks/bench_queries.py", *(argv if argv is not None else sys.argv[1:])])
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+        head = (f"_`{command.strip()}`, {when} UTC, {time.perf_counter() - start:.0f} s, "
+                f"load {os.getloadavg()[0]:.1f} when it ended._")
+        update_readme({title: f"{head}\n\n{fig.markdown}"})
+        log(f"updated benchmarks/README.md (## {title})")
 
 
 if __name__ == "__main__":
