@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ReportAtlasError
+from .forked import portable
 
 log = logging.getLogger("reportatlas.layers")
 
@@ -164,10 +165,11 @@ def import_user_layers(tmp_atlas: Path, layers_dir: Path, previous: dict, built_
 
 def write_outputs(*, tmp: Path, atlas_path: Path, maps_dir: Path, features: list[dict[str, Any]],
                   mention_rows: list[dict], metric_rows: list[dict], meta: dict[str, str],
-                  maps: bool, progress: bool = False) -> dict[str, Any]:
+                  maps: bool, progress: bool = False, render_jobs: int = 1) -> dict[str, Any]:
     """Write ``tmp/<atlas name>`` (and ``tmp/maps/`` when ``maps``).  ``atlas_path`` is
     where the atlas will go (its user layers and their titles are carried over).  Returns
-    ``user_layers``, ``skipped`` and ``maps`` (paths relative to ``tmp/maps``)."""
+    ``user_layers``, ``skipped`` and ``maps`` (paths relative to ``tmp/maps``).
+    ``render_jobs``: processes drawing the 街道 maps (see ``render.render_maps``)."""
     built_at = meta["built_at"]
     tmp_atlas = tmp / atlas_path.name
     layer_frames = frames(features)
@@ -193,7 +195,7 @@ def write_outputs(*, tmp: Path, atlas_path: Path, maps_dir: Path, features: list
         if progress:
             print("[5/5] drawing the maps", file=sys.stderr, flush=True)
         tmp_maps = tmp / "maps"
-        rendered = [str(p.relative_to(tmp_maps)) for p in render_maps(tmp_atlas, tmp_maps)]
+        rendered = [str(p.relative_to(tmp_maps)) for p in render_maps(tmp_atlas, tmp_maps, jobs=render_jobs)]
     return {"user_layers": user_layers, "skipped": skipped, "maps": rendered}
 
 
@@ -203,14 +205,6 @@ def _warm_up() -> None:
     """Import what write_outputs needs (the slow part of a build's start-up)."""
     import geopandas  # noqa: F401
     import pyogrio  # noqa: F401
-
-
-def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling, else a WriterError saying what it was."""
-    try:
-        return pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return WriterError(f"{type(exc).__name__}: {exc}")
 
 
 def _serve(rx_fd: int, tx_fd: int) -> None:  # pragma: no cover - runs in the forked child
@@ -229,7 +223,7 @@ def _serve(rx_fd: int, tx_fd: int) -> None:  # pragma: no cover - runs in the fo
                 try:
                     answer = ("ok", write_outputs(**job))
                 except BaseException as exc:  # noqa: BLE001 - raised again in the build process
-                    answer = ("error", _portable(exc))
+                    answer = ("error", portable(exc))
                 pickle.dump(answer, tx, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
     finally:
@@ -247,6 +241,13 @@ def can_fork() -> bool:
     there is no import left to hide), and not switched off with REPORTATLAS_BUILD_FORK=0."""
     return (hasattr(os, "fork") and os.environ.get(FORK_ENV, "1") != "0"
             and threading.active_count() == 1 and "pyogrio" not in sys.modules)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
 
 
 class Writer:
@@ -287,6 +288,8 @@ class Writer:
         """write_outputs(**job), in the writer process when there is one."""
         if not self.forked:
             return write_outputs(**job)
+        # the writer is a process of its own already: it may draw the maps on two cores
+        job.setdefault("render_jobs", min(2, _cores()))
         try:
             blob = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # rows that cannot travel: write them here instead

@@ -492,8 +492,11 @@ def _bounds(frames: dict, fallback) -> tuple[float, float, float, float]:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> list[Path]:
-    """Write the overview (index.html) and one map per 街道; returns the files written."""
+def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None, *, jobs: int = 1) -> list[Path]:
+    """Write the overview (index.html) and one map per 街道; returns the files written.
+
+    ``jobs=2`` draws the 街道 maps in two processes (a fork, where that is safe) after the
+    overview, which makes every feature's rows and geometry once for both; same pages."""
     atlas = load_atlas(atlas_path)
     out = Path(maps_dir) if maps_dir is not None else Path(atlas.meta.get("maps_dir") or paths.default_maps_dir())
     sentences = _sentences(atlas.mentions)
@@ -503,11 +506,11 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
     pages = [("index.html", "全区总览", None)]
     if subs is not None:
         pages += [(f"{slug(str(r['name']))}.html", str(r["name"]), r["geometry"]) for r in subs.to_dict("records")]
-    written = []
     cache = _Rows(atlas.frames)
     select = _Selection(atlas.frames)
     skeleton = _Skeleton()
-    for fname, name, polygon in pages:
+
+    def draw(fname: str, name: str, polygon) -> Path:
         links = [[("← " if n == "全区总览" and fname != "index.html" else "") + n, f, f == fname]
                  for f, n, _ in pages]
         if polygon is None:
@@ -528,5 +531,23 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None) -> l
                            show_choropleth=polygon is None, sentences=sentences)
         target = out / fname
         _write_text(target, _page_html(payload, bounds, title=title, skeleton=skeleton, texts=cache.texts))
-        written.append(target)
+        return target
+
+    written = [draw(*pages[0])]
+    rest = pages[1:]
+    if jobs > 1 and len(rest) > 1:
+        from .forked import Forked, can_fork
+
+        if can_fork():
+            other = Forked(lambda: [str(draw(*page)) for page in rest[1::2]], what="the process drawing the maps")
+            try:
+                mine = [draw(*page) for page in rest[0::2]]
+            except BaseException:
+                other.close()
+                raise
+            theirs = [Path(p) for p in other.result()]
+            for i in range(len(rest)):
+                written.append(mine[i // 2] if i % 2 == 0 else theirs[i // 2])
+            return written
+    written += [draw(*page) for page in rest]
     return written
