@@ -354,3 +354,19 @@ def dask_threads():
     import dask
 
     return dask.config.set(scheduler="threads", num_workers=2)
+
+
+@pytest.mark.parametrize("k", [1, 4, 30, 5000])
+def test_nearest_of_lines_polygons_and_far_rows_identical_to_local(k):
+    """nearest in each partition uses the local engine's prefilter (boxes grown until they
+    hold k rows, then bounded by the k-th exact distance), for every kind of geometry."""
+    extra = geopandas.GeoDataFrame(
+        {"id": ["line", "poly", "far", "empty"], "name": ["l", "p", "f", "e"]},
+        geometry=[LineString([(113.0, 34.75), (114.0, 34.751)]), box(113.601, 34.751, 113.7, 34.8),
+                  Point(116.4, 39.9), Polygon()], crs="EPSG:4326")
+    mixed = pd.concat([SITES.iloc[:700], extra, SITES.iloc[700:900]], ignore_index=True)
+    for target in (Point(113.60, 34.75), Point(113.9, 35.2), LineString([(113.5, 34.7), (113.6, 34.8)]),
+                   box(113.58, 34.74, 113.62, 34.77)):
+        got = scale.nearest(mixed, target, k, npartitions=3)
+        assert_same_rows(got, query.nearest(mixed, target, k))
+        assert len(got) == min(k, len(mixed) - 3)

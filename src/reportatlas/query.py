@@ -314,30 +314,12 @@ def nearest(features: gpd.GeoDataFrame, target_geom, k: int = 5, *,
     if found is None:
         feats, dist = _distances_all(features, target)
         return _sorted_with_distance(feats, dist).head(k)
-    # grow a box until it holds k rows; the k-th smallest of their exact distances bounds the
-    # k-th distance overall, and every row that close is within that reach of the target
-    reach = _FIRST_REACH_M
-    while True:
-        pos = found.within_reach(target_geom, reach)
-        if len(pos) >= k or reach > _WHOLE_EARTH_M:
-            break
-        reach *= 4
-    if len(pos) < k:
+    chosen = query_index.nearest_positions(lambda reach: found.within_reach(target_geom, reach),
+                                           lambda pos: _measure(found, values, pos, target), k)
+    if chosen is None:   # fewer than k located rows, or distances that are not finite
         feats, dist = _distances_all(features, target)
         return _sorted_with_distance(feats, dist).head(k)
-    import numpy as np
-
-    first = _measure(found, values, pos, target)
-    bound = float(np.partition(first, k - 1)[k - 1])
-    if not math.isfinite(bound):
-        feats, dist = _distances_all(features, target)
-        return _sorted_with_distance(feats, dist).head(k)
-    pos = found.within_reach(target_geom, bound)
-    return _rows_by_distance(features, pos, _measure(found, values, pos, target), k=k)
-
-
-_FIRST_REACH_M = 250.0
-_WHOLE_EARTH_M = 2.1e7
+    return _rows_by_distance(features, *chosen, k=k)
 
 
 def index(features: gpd.GeoDataFrame) -> query_index.SpatialIndex:

@@ -21,6 +21,7 @@ grown box to each partition with :func:`reachable`.
 """
 from __future__ import annotations
 
+import math
 import weakref
 
 M_PER_DEG_LAT_MIN = 110_574.0
@@ -60,6 +61,35 @@ def reachable(bounds, target, reach_m: float):
     with np.errstate(invalid="ignore"):
         return ((bounds[:, 0] <= maxx) & (bounds[:, 2] >= minx)
                 & (bounds[:, 1] <= maxy) & (bounds[:, 3] >= miny))
+
+
+FIRST_REACH_M = 250.0    # nearest: the first box's reach, grown ×4 until it holds k rows
+WHOLE_EARTH_M = 2.1e7
+
+
+def nearest_positions(candidates, measure, k: int):
+    """``(positions, distances)`` of rows that surely include the ``k`` nearest, or None when
+    the caller must measure every row.  Both engines' nearest-k prefilter.
+
+    ``candidates(reach_m)`` gives the positions (ascending) of the rows that may lie within
+    ``reach_m`` (the grown box), ``measure(pos)`` their exact distances.  A box is grown until
+    it holds ``k`` rows; the k-th smallest of their exact distances bounds the k-th distance
+    overall, and every row that close is among ``candidates(bound)``."""
+    import numpy as np
+
+    reach = FIRST_REACH_M
+    while True:
+        pos = candidates(reach)
+        if len(pos) >= k or reach > WHOLE_EARTH_M:
+            break
+        reach *= 4
+    if len(pos) < k:
+        return None
+    bound = float(np.partition(measure(pos), k - 1)[k - 1])
+    if not math.isfinite(bound):
+        return None
+    pos = candidates(bound)
+    return pos, measure(pos)
 
 
 def is_wgs84(features) -> bool:

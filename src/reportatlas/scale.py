@@ -43,10 +43,8 @@ CONNECT_TIMEOUT_S = 10
 SCHEDULER_ENV = "REPORTATLAS_DASK_SCHEDULER"
 _PRUNE_SLACK_M = 50.0  # projected partition hulls are not exactly the hulls of the projected points
 # Prefilters in degrees before projecting only skip rows that cannot qualify, so the answers
-# stay those of the full computation: near/along/contains use the local engine's grown box
-# (query_index.reachable); nearest ranks by a flat-earth estimate with these error bounds.
-_ESTIMATE_ERROR = 0.02     # flat-earth estimate vs EPSG:4547 distance, within _ESTIMATE_RANGE_M
-_ESTIMATE_RANGE_M = 50_000.0
+# stay those of the full computation: the local engine's grown box (query_index.reachable,
+# query_index.nearest_positions) applied to each partition.
 
 __all__ = ["near", "along", "contains", "nearest", "which", "assign", "aggregate", "exact_sum",
            "to_dask", "METRIC_CRS"]
@@ -235,30 +233,19 @@ def contains(features, area_geom, *, client=None, scheduler=None, npartitions=No
     return out.sort_values("name", kind="stable") if "name" in out.columns else out
 
 
-def _extent_m(target) -> float:
-    """The diagonal of the target's bounding box in metres, generously (0 for a point)."""
-    minx, miny, maxx, maxy = target.bounds
-    return math.hypot((maxx - minx) * math.cos(math.radians(miny)), maxy - miny) * 111_320.0
-
-
 def _nearest_partition(part, target, target_m, k):
     import numpy as np
     import shapely
 
     part = _valid(part)
-    if len(part) > 4 * k and part.crs is not None and part.crs.to_epsg() == 4326 \
-            and (shapely.get_type_id(part.geometry.values) == 0).all():
-        # points: rank by a local flat-earth estimate (cheap), keep everything that could be in
-        # the k best given the estimate's error, and measure only those exactly
-        c = target.centroid
-        x, y = shapely.get_x(part.geometry.values), shapely.get_y(part.geometry.values)
-        approx = np.hypot((x - c.x) * math.cos(math.radians(c.y)), y - c.y) * query_index.M_PER_DEG_LAT_MIN
-        kth = np.partition(approx, k - 1)[k - 1]
-        extent = _extent_m(target)
-        slack = query_index.GROW_SLACK_M
-        reach = (kth * (1 + _ESTIMATE_ERROR) + slack + 2 * extent) * (1 + 2 * _ESTIMATE_ERROR) + slack
-        if reach < _ESTIMATE_RANGE_M:     # beyond that the flat-earth error bound no longer holds
-            part = part.loc[approx <= reach]
+    if len(part) > k and part.crs is not None and part.crs.to_epsg() == 4326:
+        # the local engine's prefilter (query_index.nearest_positions) on this partition's boxes
+        bounds = shapely.bounds(part.geometry.values)
+        chosen = query_index.nearest_positions(
+            lambda reach: np.flatnonzero(query_index.reachable(bounds, target, reach)),
+            lambda pos: part.geometry.iloc[pos].to_crs(METRIC_CRS).distance(target_m).to_numpy(), k)
+        if chosen is not None:
+            part = part.iloc[chosen[0]]
     return _sort_by_distance(_with_distance(part, target_m)).head(k)
 
 
