@@ -17,6 +17,7 @@ import os
 import pickle
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,45 @@ class WriterError(ReportAtlasError, OSError):
 
 # ----------------------------------------------------------------------------- GeoPackage
 
+@dataclass(frozen=True, eq=False)
+class RadiusOf:
+    """An ``uncertainty_m`` the writer works out: the radius of the circle with the area of
+    ``geometry`` (half its length for a line), in metres in EPSG:4547.  Left to the writer
+    process, which imports pyproj anyway, so the build's own process does not have to."""
+    geometry: Any
+
+
+def radius_m(geom) -> float:
+    """Radius of the circle with the same area as ``geom`` (metres, EPSG:4547)."""
+    import math
+
+    import numpy as np
+    import shapely
+
+    from .crs import METRIC_CRS, transformer
+
+    tr = transformer(CRS, METRIC_CRS)
+    projected = shapely.transform(geom, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+    if projected.area > 0:
+        return round(math.sqrt(projected.area / math.pi), 1)
+    if projected.length > 0:
+        return round(projected.length / 2, 1)
+    return 0.0
+
+
+def _uncertainty(values: list) -> list:
+    radii: dict[int, float] = {}   # anchors are shared (a 街道 polygon): each worked out once
+    out = []
+    for value in values:
+        if isinstance(value, RadiusOf):
+            key = id(value.geometry)
+            if key not in radii:
+                radii[key] = radius_m(value.geometry)
+            value = radii[key]
+        out.append(value)
+    return out
+
+
 def frames(rows: list[dict[str, Any]]):
     """One GeoDataFrame per core layer from the feature rows, sorted by id."""
     import geopandas as gpd
@@ -68,6 +108,7 @@ def frames(rows: list[dict[str, Any]]):
                 g = g.representative_point()
             geoms.append(g)
         data = {c: [r.get(c) for r in picked] for c in FEATURE_COLUMNS}
+        data["uncertainty_m"] = _uncertainty(data["uncertainty_m"])
         frame = gpd.GeoDataFrame(data, geometry=geoms, crs=CRS)
         frame["mentions"] = frame["mentions"].fillna(0).astype("int64")
         frame["approximate"] = frame["approximate"].fillna(False).astype(bool)

@@ -43,8 +43,8 @@ from typing import Any, Iterable
 from . import paths
 from .atlas_write import (  # noqa: F401 - the atlas's layout, also reached as layers.*
     CORE_LAYERS, CRS, FEATURE_COLUMNS, LAYER_GEOMETRY, LAYER_TITLES, MENTION_COLUMNS, METRIC_COLUMNS,
-    NUMERIC_METRICS, Writer)
-from .crs import METRIC_CRS
+    NUMERIC_METRICS, RadiusOf, Writer)
+from .crs import METRIC_CRS  # noqa: F401 - also reached as layers.METRIC_CRS
 from .errors import InputError, ReportAtlasError
 from .precision import APPROXIMATE, rank
 
@@ -98,28 +98,6 @@ def _layer_for(geom) -> str | None:
     if gtype in ("Polygon", "MultiPolygon"):
         return "areas"
     return None
-
-
-def _to_metric():
-    from .crs import transformer
-
-    return transformer(CRS, METRIC_CRS)
-
-
-def _radius_m(geom) -> float:
-    """Radius of the circle with the same area as ``geom`` (metres, EPSG:4547)."""
-    import math
-
-    import numpy as np
-    import shapely
-
-    tr = _to_metric()
-    projected = shapely.transform(geom, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
-    if projected.area > 0:
-        return round(math.sqrt(projected.area / math.pi), 1)
-    if projected.length > 0:
-        return round(projected.length / 2, 1)
-    return 0.0
 
 
 def _get(obj: Any, name: str, default=None):
@@ -201,13 +179,13 @@ def _feature_from_result(mention, result) -> tuple[str, dict[str, Any]] | None:
             "district": _get(result, "district") or _get(mention, "district") or None,
             "precision": precision, "confidence": _float(_get(result, "confidence")),
             "source": _get(result, "source"), "approximate": precision in APPROXIMATE,
-            "uncertainty_m": _radius_m(geom) if precision in APPROXIMATE and layer == "areas" else None,
+            "uncertainty_m": RadiusOf(geom) if precision in APPROXIMATE and layer == "areas" else None,
             "geometry": geom, "layer": layer,
         }
     # placed through something else: a point of its own at the anchor, drawn as approximate
     point = geom if geom.geom_type == "Point" else geom.representative_point()
     if geom.geom_type in ("Polygon", "MultiPolygon", "LineString", "MultiLineString"):
-        radius = _radius_m(geom)
+        radius = RadiusOf(geom)
     else:
         radius = DEFAULT_UNCERTAINTY_M.get(precision or "", 300.0)
     name = _get(mention, "name")
