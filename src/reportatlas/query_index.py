@@ -16,8 +16,12 @@ exactly on the rows kept, so the results are those of the full computation:
   latitude φ (taken at the box's edge farthest from the equator); the 2 % and 100 m are a
   margin on top.
 
+- nearest-k grows such a box until it holds k rows; the k-th smallest of their exact
+  distances bounds the answer (:func:`nearest_positions`).
+
 The dask engine (:mod:`reportatlas.scale`) keeps no index between calls; it applies the same
-grown box to each partition with :func:`reachable`.
+prefilter to each partition's bounding boxes (:func:`reachable`, :func:`nearest_positions`).
+Polygons are prepared for fast point tests only as private copies (:func:`prepared_copy`).
 """
 from __future__ import annotations
 
