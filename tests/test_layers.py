@@ -291,7 +291,7 @@ import sys
 from reportatlas.cli import main
 code = main(["-q", "build", sys.argv[1], "--out", sys.argv[2]])
 heavy = ("folium", "jinja2", "branca", "dask", "distributed", "duckdb", "playwright", "matplotlib",
-         "pandas", "geopandas", "pyogrio")
+         "pandas", "geopandas", "pyogrio", "pyproj")
 print(code, " ".join(sorted({m.split(".")[0] for m in sys.modules} & set(heavy))))
 """
 
@@ -316,13 +316,13 @@ def test_build_imports_nothing_it_does_not_need(tmp_path):
     cold, warm = _import_runs(tmp_path, fork=False)   # one process: every import is seen
     assert cold[0] == warm[0] == "0"
     assert "folium" in cold[1]          # the first build renders the page skeleton with folium…
-    assert warm[1].split() == ["geopandas", "pandas", "pyogrio"]   # …later builds only need the writer
+    assert warm[1].split() == ["geopandas", "pandas", "pyogrio", "pyproj"]   # …later builds only the writer's
     assert len(list((tmp_path / "cache").glob("mappage-*.html"))) == 1
 
 
 def test_forked_build_keeps_pandas_out_of_the_build_process(tmp_path):
     # with a warm cache the build's own process reads, extracts and geocodes without pandas,
-    # geopandas or pyogrio: the writer process imports those meanwhile
+    # geopandas, pyogrio or pyproj: the writer process imports those meanwhile
     (tmp_path / "r.txt").write_text("须水街道\n须水街道推进煤机路改造，总投资3亿元。\n", encoding="utf-8")
     cold, warm = _import_runs(tmp_path, fork=True)
     assert cold[0] == warm[0] == "0"
