@@ -86,7 +86,11 @@ _SERIES_LIST_RE = re.compile(rf"([{CJK}]{{1,6}}?)([{NUM_CN}东西南北])((?:、
                              rf"([{CJK}]{{0,4}}(?:{SUFFIX_RE.pattern}))")
 _SERIES_LIST_ANCHOR = re.compile(rf"[{NUM_CN}东西南北]、[{NUM_CN}东西南北]")
 _SERIES_LIST_OUT = re.compile(rf"[^{CJK}、]")
-_LAST_OUT = {out: re.compile(rf"(?s).*{out.pattern}") for out in (_COUNTED_LIST_OUT, _SERIES_LIST_OUT)}
+_GATE_RE = re.compile(rf"([{CJK}]{{2,6}}城)(?=[东西南北]门)")
+_GATE_ANCHOR = re.compile("城[东西南北]门")
+_GATE_OUT = re.compile(rf"[^{CJK}]")
+_LINE_RE = re.compile(r"(?<![0-9A-Za-z])(\d{1,2})号线")
+_LAST_OUT = {out: re.compile(rf"(?s).*{out.pattern}") for out in (_COUNTED_LIST_OUT, _SERIES_LIST_OUT, _GATE_OUT)}
 
 
 def _runs_with(rx: re.Pattern, anchor: re.Pattern, out: re.Pattern, text: str) -> Iterator[re.Match]:
@@ -242,12 +246,15 @@ class PlaceFinder:
             if hit is not None:
                 rel, name, final_type = hit
                 out.append(_Cand(limit + rel, me, name, final_type, 1))
-        for m in re.finditer(rf"([{CJK}]{{2,6}}城)(?=[东西南北]门)", text):   # 绿都城东门: a compound's gate
+        for m in _runs_with(_GATE_RE, _GATE_ANCHOR, _GATE_OUT, text):   # 绿都城东门: a compound's gate
             cut = _trim_left(m.group(1)[:-1])
             if len(m.group(1)) - cut >= 3:
                 out.append(_Cand(m.start() + cut, m.end(), m.group(1)[cut:], "residential_compound", 1))
-        for m in re.finditer(r"(?<![0-9A-Za-z])(\d{1,2})号线", text):
-            out.append(_Cand(m.start(), m.end(), m.group(), "metro_line", 1))
+        for a in re.finditer("号线", text):                  # 1号线: one or two digits before it
+            m = next(filter(None, (_LINE_RE.match(text, k, a.end()) for k in (a.start() - 2, a.start() - 1)
+                                   if k >= 0)), None)
+            if m:
+                out.append(_Cand(m.start(), m.end(), m.group(), "metro_line", 1))
         for m in re.finditer(r"[东西南北][二三四五]环(?:路)?", text):   # 西三环
             out.append(_Cand(m.start(), m.end(), m.group(), "road", 1))
         return out
