@@ -171,6 +171,35 @@ def stage_profile(paths, names) -> tuple[dict, list[tuple[str, float]]]:
     return stages, top
 
 
+_COLD = """
+import json, sys, time
+from pathlib import Path
+from reportatlas import extract
+names = extract.default_known_names()
+paths = sorted(Path(sys.argv[1]).glob("*.txt"))
+out = []
+for _ in range(2):
+    wall, cpu = time.perf_counter(), time.process_time()
+    extract.extract(paths, known_names=names, jobs=1)
+    out.append((time.perf_counter() - wall, time.process_time() - cpu))
+print(json.dumps(out))
+"""
+
+
+def cold_then_warm(folder: Path) -> list[tuple[float, float]]:
+    """(wall, CPU) of a first and a second extraction of ``folder`` in a new process with an
+    empty cache folder: the first pays for jieba's tagger on stems holding a dictionary verb."""
+    import json
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory(prefix="ra-cache-") as cache:
+        env = {**os.environ, "REPORTATLAS_CACHE_DIR": cache}
+        done = subprocess.run([sys.executable, "-c", _COLD, str(folder)], env=env, capture_output=True,
+                              text=True, check=True)
+    return [tuple(x) for x in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
 def run(*, quick: bool = False, sizes: list[float] | None = None, seed: int = 1,
         styles: tuple[str, ...] = ("reports", "dense"), jobs: int = 2) -> Figure:
     import synth
@@ -204,6 +233,11 @@ def run(*, quick: bool = False, sizes: list[float] | None = None, seed: int = 1,
                 paths = synth.write_corpus(folder, mb=mb, seed=seed, style=style)
                 size = sum(p.stat().st_size for p in paths) / 1e6
                 log(f"extraction: {style} {size:.1f} MB in {len(paths)} files")
+                if mb == prof_mb and style == styles[0]:
+                    data["cold_warm"] = {"mb": size, "runs": cold_then_warm(folder)}
+                # untimed pass: the verb cuts of new stems decided and kept on disk, as after a
+                # first run (the cost of that first run is measured apart, above)
+                ex.extract(paths, known_names=names, jobs=jobs)
                 j1 = measure(lambda: baseline.run(paths))
                 o1 = measure(lambda: ex.extract(paths, known_names=names, jobs=1))
                 jn = measure(lambda: baseline.run_parallel(paths, jobs))
@@ -263,6 +297,14 @@ def _markdown(data: dict, rows: list[dict], sizes, styles, jobs: int, prof_mb: f
     notes.append(f"Load average {load['start'][0]:.1f} when this figure started and {load['end'][0]:.1f} when "
                  f"it ended, on {os.cpu_count()} cores shared with other work: wall times are inflated and "
                  f"the {jobs}-process figures most of all; CPU times are steadier.")
+    cold = data.get("cold_warm")
+    if cold:
+        (w1, c1), (w2, c2) = cold["runs"]
+        notes.append(f"First run on new text: each size is extracted once, untimed, before it is measured. A "
+                     f"process with an empty cache folder took {w1:.2f} s wall / {c1:.2f} s CPU for the "
+                     f"{cold['mb']:.1f} MB '{styles[0]}' corpus the first time and {w2:.2f} / {c2:.2f} s the "
+                     "second: the first run sets up jieba's POS tagger (~1.8 s) for the stems that hold a "
+                     "dictionary verb and keeps its decisions on disk (~/.cache/reportatlas).")
     notes.append(f"Known names given to both: {data['known_names']} (extract.default_known_names()). Set-up, not "
                  f"in the MB/s: our PlaceFinder {fmt_s(data['setup_ours_s'])}, jieba dictionary + add_word "
                  f"{fmt_s(data['setup_jieba_s'])}. A {jobs}-process run pays its pool start-up inside the MB/s.")
