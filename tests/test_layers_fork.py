@@ -113,3 +113,12 @@ def test_writer_is_not_forked_when_switched_off_or_threads_run(monkeypatch):
     monkeypatch.delenv(atlas_write.FORK_ENV)
     monkeypatch.setattr(atlas_write.threading, "active_count", lambda: 2)
     assert not atlas_write.can_fork()
+
+
+def test_build_failing_before_the_writer_has_work_stops_it(tmp_path):
+    (tmp_path / "r.txt").write_bytes(b"\x00\x01\x02\xff" * 64)   # not a text file
+    out = tmp_path / "out"
+    run = _build(tmp_path, out, fork=True)
+    assert run.returncode == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and "r.txt" in run.stderr
+    assert not out.exists() or not any(out.iterdir())

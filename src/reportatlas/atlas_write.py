@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import pickle
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -362,7 +363,13 @@ class Writer:
         return os.waitstatus_to_exitcode(status)
 
     def close(self) -> None:
-        """Stop the writer (it exits once its input is closed) and reap it."""
+        """Stop the writer and reap it: it exits once its input is closed, or at once (SIGTERM)
+        when the build failed before sending it anything."""
+        if self.pid is not None and self._tx is not None and not self._tx.closed:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except OSError:
+                pass
         for stream in (self._tx, self._rx):
             if stream is not None and not stream.closed:
                 try:
