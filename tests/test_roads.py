@@ -106,3 +106,14 @@ def test_a_stop_named_for_a_lane_is_crossing_evidence():
              for i, n in enumerate(["甲一路丙花里站", "甲一路乙二路站", "甲一路某某小区"])]
     _, cross = R.collect_evidence(stops, [])
     assert set(cross) == {R.crossing_key("甲一路", "丙花里"), R.crossing_key("甲一路", "乙二路")}
+
+
+def test_road_provenance_follows_its_evidence():
+    from reportatlas.gazetteer.build import _road_provenance
+
+    by_stops = _road_provenance([(0, 0, "stop:1.json:0:3"), (0, 0, "x:stop")])
+    by_pois = _road_provenance([(0, 0, "poi:12"), (0, 0, "x:poi")])
+    both = _road_provenance([(0, 0, "stop:1.json:0:3"), (0, 0, "poi:12")])
+    assert (by_stops["datum_in"], by_pois["datum_in"], both["datum_in"]) == ("bd09", "gcj02", "bd09+gcj02")
+    assert "POI" not in by_stops["source"] and "bus" not in by_pois["source"] and "POI" in both["source"]
+    assert "bus" in both["licence"] and "POI" in both["licence"]

@@ -143,12 +143,13 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
     # before the crossings themselves join road_pts; house numbers help fit a road locally
     R.refine_crossings(crossings, R.with_address_points(road_pts, pois))
     for c in crossings:
-        road_pts[c["a"]].extend([(c["lon"], c["lat"], "x")] * 2)
-        road_pts[c["b"]].extend([(c["lon"], c["lat"], "x")] * 2)
+        tag = "x:stop" if c["from_stops"] else "x:poi"     # a crossing point, and what placed it
+        road_pts[c["a"]].extend([(c["lon"], c["lat"], tag)] * 2)
+        road_pts[c["b"]].extend([(c["lon"], c["lat"], tag)] * 2)
     road_lines = {}
     for name, pts in sorted(road_pts.items()):
         geom, used = R.build_road_line([(p[0], p[1]) for p in pts])
-        n_ev = len({p[2] for p in pts if p[2] != "x"}) + sum(1 for c in crossings if name in (c["a"], c["b"]))
+        n_ev = len({p[2] for p in pts if not p[2].startswith("x:")}) + sum(1 for c in crossings if name in (c["a"], c["b"]))
         road_lines[name] = (geom, used, n_ev, pts)
 
     rail_line = railway_line(S.read_geojson(src.path("railway"), datum="wgs84"))
@@ -218,8 +219,7 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
             method = f"ordered line through {used} clustered stop/crossing points along the road"
             prec, conf = "road", _confidence(n_ev, 0.85)
         entries.append({"id": f"road:{name}", "name": name, "aliases": [f"{name}路"] if name.endswith("环") else [], "kind": "railway" if name.endswith("铁路") else "road",
-                        "precision": prec, "source": "bus_lines_2013_bd09 stop names; POI crossing addresses",
-                        "datum_in": "bd09", "licence": S.LICENCES["bus"], "method": method,
+                        "precision": prec, **_road_provenance(pts), "method": method,
                         "evidence": n_ev, "confidence": conf, "geometry": geom})
     summary["roads"] = {"with_line": sum(1 for v in road_lines.values() if v[0] is not None),
                         "point_only": len(no_line)}
@@ -255,6 +255,16 @@ def build_entries(sources: str | Path, *, holdout=None) -> tuple[list[dict], dic
             e["id"] = f"{e['id']}#{n + 1}"
     summary["entries"] = dict(sorted(_count(e["kind"] for e in entries).items()))
     return entries, summary
+
+
+def _road_provenance(pts) -> dict:
+    """source, datum_in and licence of a road from the keys of its evidence points."""
+    stops = any(p[2].startswith(("stop:", "x:stop")) for p in pts)
+    pois = any(p[2].startswith(("poi:", "x:poi")) for p in pts)
+    parts = ([("bus_lines_2013_bd09 stop names", "bd09", S.LICENCES["bus"])] if stops or not pois else []) \
+        + ([("POI addresses", "gcj02", S.LICENCES["poi"])] if pois else [])
+    return {"source": "; ".join(p[0] for p in parts), "datum_in": "+".join(p[1] for p in parts),
+            "licence": "; ".join(p[2] for p in parts)}
 
 
 def _crossing_method(c: dict) -> str:
