@@ -46,7 +46,8 @@ except SystemExit as exc:
     status = exc.code or 0
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"status": status, "cpu_self": me.ru_utime + me.ru_stime, "cpu_children": kids.ru_utime + kids.ru_stime,
-                  "rss_self_mb": me.ru_maxrss / 1024, "rss_children_mb": kids.ru_maxrss / 1024}))
+                  "rss_self_mb": me.ru_maxrss / 1024, "rss_children_mb": kids.ru_maxrss / 1024,
+                  "modules": sorted({m.split(".")[0] for m in sys.modules} & {"jieba", "folium", "pandas", "pyproj"})}))
 """
 FLOOR = "import geopandas, folium"
 BUILD = """
@@ -242,10 +243,14 @@ def run(*, quick: bool = False, repeat: int | None = None, reports: str | None =
         notes.append(f"Where the CPU goes in a warm build run in one process (`REPORTATLAS_BUILD_FORK=0`), "
                      f"{stages['total']:.2f} s in all: {parts}.")
     cold_extra = med("cold", _cpu) - warm_cpu
-    notes.append(f"A cold build spends about {cold_extra:.1f} s more CPU: it parses the gazetteer GeoJSON, builds the "
-                 "Geocoder's indexes and pickles the kit, renders the page skeleton with folium once, asks PROJ for "
-                 "the EPSG:4547 operation, and runs jieba's tagger for the extractor's verb cuts (all kept for the "
-                 "next build).")
+    jieba = any("jieba" in r.get("modules", []) for r in runs["cold"])
+    warm_modules = sorted({m for r in runs["warm"] for m in r.get("modules", [])})
+    notes.append(f"A cold build spends about {cold_extra:.1f} s more CPU: it parses the gazetteer GeoJSON into a "
+                 "GeoDataFrame, builds the Geocoder's indexes and pickles the kit, renders the page skeleton with "
+                 "folium once and asks PROJ for the EPSG:4547 operation"
+                 + (", and the extractor loads jieba for its verb cuts" if jieba else "")
+                 + " (all kept in the cache for the next build). The build process of a warm build imported "
+                 + (", ".join(warm_modules) if warm_modules else "none of jieba, folium, pandas and pyproj") + ".")
     columns = ["what", "wall (median)", "wall (range)", "CPU (median)", "peak memory", "peak RSS per process",
                "× floor (wall)", "× floor (CPU)"]
     fig.data.update(floor_wall=floor_wall, floor_cpu=floor_cpu, warm_wall=warm_wall, warm_cpu=warm_cpu,

@@ -8,7 +8,10 @@
 
 Everything is written into a temporary folder beside the target first and only moved into
 place once the atlas and its maps are complete, so a failure half-way leaves the previous
-atlas and maps untouched.  Rebuilding from the same reports gives the same layers.
+atlas and maps untouched.  Rebuilding from the same reports gives the same layers.  This
+module makes the rows; :mod:`reportatlas.atlas_write` writes them (in a writer process
+forked at the start of the build, see there), and :mod:`reportatlas.buildkit` keeps what
+the build needs from the gazetteer ready on disk.
 
 How features are made from mentions:
 
