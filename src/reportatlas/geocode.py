@@ -466,25 +466,14 @@ class Geocoder:
         roads a and b, from the best evidence there is, in this order: a crossing entry or the
         two lines meeting (within the tolerance); the same for another section name of either
         road (嵩山路 for 嵩山北路); the lines prolonged, or a road known only as a point."""
-        found = self._pair_metric(a, b, ctx, weak=False)
-        if found is not None:
-            return found
-        variants = []
-        for va, vb in self._variant_pairs(a, b):
-            got = self._pair_metric(va, vb, ctx, weak=False)
-            if got is not None:
-                variants.append((got, va, vb))
-        if variants:
-            (point, conf, source, method, row), va, vb = max(variants, key=lambda v: v[0][1])
-            said = "、".join(f"{new} for {old}" for old, new in ((a, va), (b, vb)) if old != new)
-            return point, conf * 0.7, source, f"{method} (taking {said}: another section of the same road)", None
-        found = self._pair_metric(a, b, ctx, weak=True)
-        if found is not None:
-            return found
-        for va, vb in self._variant_pairs(a, b):
-            got = self._pair_metric(va, vb, ctx, weak=True)
-            if got is not None:
-                point, conf, source, method, _ = got
+        for weak in (False, True):
+            found = self._pair_metric(a, b, ctx, weak=weak)
+            if found is not None:
+                return found
+            variants = [(got, va, vb) for va, vb in self._variant_pairs(a, b)
+                        if (got := self._pair_metric(va, vb, ctx, weak=weak)) is not None]
+            if variants:   # the most confident; the first of equals
+                (point, conf, source, method, _), va, vb = max(variants, key=lambda v: v[0][1])
                 said = "、".join(f"{new} for {old}" for old, new in ((a, va), (b, vb)) if old != new)
                 return point, conf * 0.7, source, f"{method} (taking {said}: another section of the same road)", None
         return None
