@@ -518,3 +518,22 @@ def test_quantities_and_periods_on_a_fixture_sentence():
     assert spans == ["约3至5亿元", "120亩", "数十家"]
     periods = [m.group() for m in _numbers.finditer_at(_metrics.PERIOD_RE, _metrics._PERIOD_FIRST, text)]
     assert periods[0].startswith("截至2023年6月")
+
+
+_NEAR = [(_metrics.YEAR_EVENT_RE, _metrics._YEAR_EVENT_FIRST, _metrics._YEAR_EVENT_ANCHOR, _metrics._YEAR_EVENT_BACK),
+         (_metrics.MONTH_EVENT_RE, _metrics._MONTH_EVENT_FIRST, _metrics._MONTH_EVENT_ANCHOR,
+          _metrics._MONTH_EVENT_BACK),
+         (_metrics.PERIOD_RE, _metrics._PERIOD_FIRST, _metrics._PERIOD_ANCHOR, _metrics._PERIOD_BACK)]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_BEFORE), st.sampled_from(_NUMBER), st.sampled_from(_AFTER),
+                          st.sampled_from(_AFTER)).map("".join), max_size=4).map("".join))
+@example("始建于 2019年底前建成，到2025年完成，今年12月底前完工，计划到2030年6月开工")
+@example("预计2019年2020年底完成3月4月底完工")
+@example("截至2023年6月底，2022年7月至2023年1月，今年1至5月份，第三季度，近年来，“十四五”期间，全年以来")
+def test_scanning_near_anchors_finds_what_finditer_finds(text):
+    """Dates and periods tried only just before a year, a month … find what finditer finds."""
+    for rx, first, anchor, back in _NEAR:
+        assert [m.span() for m in _numbers.finditer_near(rx, first, anchor, text, back)] == \
+            [m.span() for m in rx.finditer(text)]

@@ -37,7 +37,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
-from .numbers import QUANTITY_FIRST, QUANTITY_RE, Quantity, finditer_at, quantity_from_match
+from .numbers import QUANTITY_FIRST, QUANTITY_RE, Quantity, finditer_at, finditer_near, quantity_from_match
 
 __all__ = ["Metric", "extract_metrics", "find_quantities"]
 
@@ -69,6 +69,11 @@ MONTH_EVENT_RE = re.compile(
 _PERIOD_FIRST = re.compile(r"[截\d今去全上下一第年以近“]")
 _YEAR_EVENT_FIRST = re.compile(r"[建始预计确力争到12]")
 _MONTH_EVENT_FIRST = re.compile(r"[今明\d]")
+# a part every match of each holds, at most so many characters after the match's start
+# (numbers.finditer_near): the year (after 始建于 and a space), the month (after 今年 and a digit)
+_YEAR_EVENT_ANCHOR, _YEAR_EVENT_BACK = re.compile(r"(?:19|20)\d{2}年"), 4
+_MONTH_EVENT_ANCHOR, _MONTH_EVENT_BACK = re.compile(r"\d月"), 3
+_PERIOD_ANCHOR, _PERIOD_BACK = re.compile("年|月|截至|以来|季度|五”"), 5
 # what follows "三项", "六个" … when the count is a figure of speech, not a statistic
 _RHETORIC = r"措施|规定|重点|工作|底线|聚焦|原则|要求|理念|机制|方面|举措|精神|目标"
 _EXCLUDED_AFTER = ("号", "岁", "周年", "届", "级", "千伏", "点", "批次")
@@ -201,7 +206,7 @@ def find_quantities(text: str, sentences: list[tuple[int, int]] | None = None) -
 def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Quantity, str]]:
     """Dates that are metrics: completion deadlines and construction years."""
     out = []
-    for m in finditer_at(YEAR_EVENT_RE, _YEAR_EVENT_FIRST, text):
+    for m in finditer_near(YEAR_EVENT_RE, _YEAR_EVENT_FIRST, _YEAR_EVENT_ANCHOR, text, _YEAR_EVENT_BACK):
         verb, pre = m.group("verb"), m.group("pre") or ""
         built = pre in ("建于", "始建于")
         # "2018年完成改造" reports the past (a period); a deadline looks ahead: 预计/计划/到…, …前
@@ -215,7 +220,7 @@ def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Qua
         out.append((a, b, Quantity(float(m.group("year")), "年", "date", when or None),
                     "建成年份" if built else verb))
     years = [(a, b) for a, b, *_ in out]
-    for m in finditer_at(MONTH_EVENT_RE, _MONTH_EVENT_FIRST, text):
+    for m in finditer_near(MONTH_EVENT_RE, _MONTH_EVENT_FIRST, _MONTH_EVENT_ANCHOR, text, _MONTH_EVENT_BACK):
         if any(a < m.end() and m.start() < b for a, b in years):
             continue                              # "2026年6月底前交付" is a year deadline
         out.append((m.start("month"), m.end(), Quantity(float(m.group("month")), "月", "date",
@@ -427,7 +432,8 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     pstarts = [p.start for p in plist]
     arts = sorted(articles, key=lambda a: a.start)
     art_starts = [a.start for a in arts]
-    periods = [(m.start(), m.end(), m.group(0)) for m in finditer_at(PERIOD_RE, _PERIOD_FIRST, text)]
+    periods = [(m.start(), m.end(), m.group(0))
+               for m in finditer_near(PERIOD_RE, _PERIOD_FIRST, _PERIOD_ANCHOR, text, _PERIOD_BACK)]
     period_starts = [p[0] for p in periods]
 
     found = [(a, b, q, None) for a, b, q in find_quantities(text, sentences)]

@@ -94,6 +94,28 @@ def finditer_at(rx: re.Pattern, first: re.Pattern, text: str) -> Iterator[re.Mat
             pos = c.start() + 1
 
 
+def finditer_near(rx: re.Pattern, first: re.Pattern, anchor: re.Pattern, text: str, back: int) -> Iterator[re.Match]:
+    """The matches of ``rx.finditer(text)`` when every match holds a match of ``anchor`` (whose
+    matches cannot overlap) starting at most ``back`` characters after the match's start:
+    ``rx`` is tried only where ``first`` matches in the ``back`` characters before an anchor."""
+    pos = 0
+    search, match = first.search, rx.match
+    for a in anchor.finditer(text):
+        if a.start() < pos:
+            continue                   # inside the previous match
+        k = max(pos, a.start() - back)
+        while True:
+            c = search(text, k, a.start() + 1)
+            if c is None:
+                break
+            m = match(text, c.start())
+            if m:
+                yield m
+                pos = m.end()
+                break
+            k = c.start() + 1
+
+
 @dataclass(frozen=True)
 class Quantity:
     """A parsed quantity: ``value`` (and ``high`` for a range) in ``unit``, the base unit."""
