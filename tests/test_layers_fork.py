@@ -122,3 +122,13 @@ def test_build_failing_before_the_writer_has_work_stops_it(tmp_path):
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "r.txt" in run.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_writer_falls_back_to_this_process_when_fork_fails(monkeypatch):
+    def no_fork():
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    writer = atlas_write.Writer(fork=True)
+    assert not writer.forked
+    writer.close()

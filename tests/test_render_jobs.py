@@ -57,3 +57,13 @@ def test_second_process_dying_is_one_clear_error(atlas, tmp_path, monkeypatch):
     _failing_on_second_page(monkeypatch, lambda: os._exit(5))
     with pytest.raises(ForkError, match=r"the process drawing the maps stopped \(exit status 5\)"):
         render.render_maps(atlas, tmp_path / "maps", jobs=2)
+
+
+def test_no_process_to_spare_means_drawing_them_all_here(atlas, tmp_path, monkeypatch):
+    def no_fork():
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    one = render.render_maps(atlas, tmp_path / "maps", jobs=2)
+    assert [p.name for p in one] == ["index.html", "三官庙街道.html", "须水街道.html"]
+    assert all(p.is_file() for p in one)

@@ -311,7 +311,13 @@ class Writer:
         ans_r, ans_w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # no process to spare: write in this process instead
+            log.debug("writing in this process (fork failed: %s)", exc)
+            for fd in (job_r, job_w, ans_r, ans_w):
+                os.close(fd)
+            return
         if pid == 0:  # pragma: no cover - the child
             os.close(job_w)
             os.close(ans_r)

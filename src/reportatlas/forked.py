@@ -34,14 +34,20 @@ def portable(exc: BaseException) -> BaseException:
 
 
 class Forked:
-    """``fn()`` started now in a forked child; :meth:`result` waits for it."""
+    """``fn()`` started now in a forked child; :meth:`result` waits for it.  OSError when
+    no process can be made (the caller may then call ``fn`` itself)."""
 
     def __init__(self, fn: Callable[[], Any], *, what: str = "a helper process") -> None:
         self.what = what
         read_fd, write_fd = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         if pid == 0:  # pragma: no cover - the child
             os.close(read_fd)
             code = 1

@@ -538,8 +538,12 @@ def render_maps(atlas_path: str | Path, maps_dir: str | Path | None = None, *, j
     if jobs > 1 and len(rest) > 1:
         from .forked import Forked, can_fork
 
-        if can_fork():
-            other = Forked(lambda: [str(draw(*page)) for page in rest[1::2]], what="the process drawing the maps")
+        try:
+            other = Forked(lambda: [str(draw(*page)) for page in rest[1::2]],
+                           what="the process drawing the maps") if can_fork() else None
+        except OSError:  # no process to spare: draw them all here
+            other = None
+        if other is not None:
             try:
                 mine = [draw(*page) for page in rest[0::2]]
             except BaseException:
