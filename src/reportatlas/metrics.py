@@ -291,11 +291,13 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     if starts is None:
         starts = [p.start for p in places]
     # "总投资约50亿元的…园区芝麻街产业园": a quantity modifying the place named after it
-    m = _MODIFIES_RE.match(text[num_end:clause[1]])
+    m = _MODIFIES_RE.match(text, num_end, clause[1])
     if m:
-        after = num_end + m.end()
-        for p in places[bisect.bisect_left(starts, after):]:
-            if p.start >= min(clause[1], after + 20):
+        after = m.end()
+        limit = min(clause[1], after + 20)
+        for i in range(bisect.bisect_left(starts, after), len(places)):
+            p = places[i]
+            if p.start >= limit:
                 break
             if p.place_type not in _SKIP_TYPES and p.place_type != "subdistrict":
                 return p.name, p.place_type, clause[0]
