@@ -108,11 +108,6 @@ class Metric:
     sentence: str
     high: float | None = None     # upper bound of a range; None otherwise
 
-    def __reduce__(self):   # pickled as the field values: faster back from a worker process
-        return (Metric, (self.report, self.article, self.subject, self.subject_type, self.metric,
-                         self.value, self.unit, self.raw, self.qualifier, self.period, self.start,
-                         self.end, self.sentence, self.high))
-
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -415,6 +410,13 @@ def _period(text: str, clause_start: int, num_start: int, sent_periods) -> str |
     return s
 
 
+def _sentence_text(text: str, sentence: tuple[int, int], seen: dict[tuple[int, int], str]) -> str:
+    got = seen.get(sentence)
+    if got is None:
+        got = seen[sentence] = text[sentence[0]:sentence[1]].strip()
+    return got
+
+
 # --------------------------------------------------------------------------- main entry
 
 def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] = ()) -> list[Metric]:
@@ -444,6 +446,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     qty_starts = [f[0] for f in found]
 
     out: list[Metric] = []
+    sentence_texts: dict[tuple[int, int], str] = {}   # one string per sentence, shared
     subjects: list[str] = []       # out[i].subject, kept in step
     last_end: int | None = None
     last_sentence = last_clause = -1
@@ -480,7 +483,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         out.append(Metric(report=report.name, article=sd, subject=subject, subject_type=stype,
                           metric=label, value=q.value, unit=q.unit,
                           raw=text[a:b], qualifier=q.qualifier, period=period,
-                          start=oa, end=ob, sentence=text[sentence[0]:sentence[1]].strip(),
+                          start=oa, end=ob, sentence=_sentence_text(text, sentence, sentence_texts),
                           high=q.high))
         subjects.append(subject)
         last_end, last_sentence, last_clause = b, sentence[0], clause[0]

@@ -204,14 +204,16 @@ class PlaceFinder:
         chosen = self._short_forms(text, chosen, report, articles)
         out = []
         bounds = [m.start() for m in _SENTENCE_END.finditer(text)]
+        sentences: dict[str, str] = {}    # one string per sentence, shared by its mentions
         for c in chosen:
             oa, ob = report.to_original(c.start, c.end)
             art = article_at(articles, oa)
+            sentence = _sentence(text, c.start, c.end, bounds)
             out.append(PlaceMention(
                 report=report.name, article=art.subdistrict if art else "",
                 district=art.district if art else "", mention=text[c.start:c.end],
                 name=c.name, place_type=c.place_type, start=oa, end=ob,
-                sentence=_sentence(text, c.start, c.end, bounds), known=c.known))
+                sentence=sentences.setdefault(sentence, sentence), known=c.known))
         _VERB_CUTS.flush()
         return out
 
@@ -554,6 +556,15 @@ class _VerbCuts:
             import json
 
             from . import diskcache
+            try:   # keep what another process (a worker of extract(jobs=…)) wrote meanwhile
+                data = diskcache.read(self.path)
+                on_disk = json.loads(data) if data else {}
+                if isinstance(on_disk, dict):
+                    for k, v in on_disk.items():
+                        if isinstance(v, int) and len(self.cuts) < self.LIMIT:
+                            self.cuts.setdefault(k, v)
+            except (OSError, ValueError):
+                pass
             diskcache.write(self.path, json.dumps(self.cuts, ensure_ascii=False).encode("utf-8"), keep=2)
         self.dirty = False
 
