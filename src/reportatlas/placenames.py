@@ -459,10 +459,10 @@ class PlaceFinder:
             stem = c.name[:sm.start()] if sm else ""
             if len(stem) < 4:
                 continue
-            for m in re.finditer(re.escape(stem) + r"(?=[等、,和与及]|$)", text):
-                if m.start() > c.start and not any(a < m.end() and m.start() < b for a, b in taken):
-                    extra.append(_Cand(m.start(), m.end(), c.name, c.place_type, 2))
-                    taken.append(m.span())
+            for a0, b0 in _stem_alone(text, stem, c.start + 1):
+                if not any(a < b0 and a0 < b for a, b in taken):
+                    extra.append(_Cand(a0, b0, c.name, c.place_type, 2))
+                    taken.append((a0, b0))
         # 街道 abbreviations after a preposition: 在中西扬帆 → 中原西路街道
         for m in self._abbr_re.finditer(text) if self._abbr_re else ():
             oa, _ = report.to_original(m.start(), m.end())
@@ -473,6 +473,21 @@ class PlaceFinder:
                 continue
             extra.append(_Cand(m.start(), m.end(), art.subdistrict, "subdistrict", 2, True))
         return sorted(chosen + extra, key=lambda c: (c.start, c.end))
+
+
+def _stem_alone(text: str, stem: str, start: int) -> Iterator[tuple[int, int]]:
+    """Spans of ``stem`` at or after ``start`` followed by 等、,和与及 or the end of the text
+    (what ``re.finditer(re.escape(stem) + "(?=[等、,和与及]|$)", text)`` finds there), without
+    compiling a pattern per stem."""
+    n = len(text)
+    k = text.find(stem, start)
+    while k >= 0:
+        e = k + len(stem)
+        if e == n or text[e] in "等、,和与及" or (e == n - 1 and text[e] == "\n"):
+            yield k, e
+            k = text.find(stem, e)
+        else:
+            k = text.find(stem, k + 1)
 
 
 def _prev_disjoint(starts: list[int], j: int, k: int, wlen: int) -> int:
