@@ -61,6 +61,9 @@ def _boundary_automaton() -> "ahocorasick.Automaton":
 _MISSING = object()
 _LAST_NON_STEM = re.compile("(?s).*[^" + STEM_CHAR.pattern[1:])   # up to the last character a stem cannot hold
 _ROAD_LIKE = ("路", "街", "大道", "大街", "村")
+# type word → (place_type, max stem, how far left its stem may reach, characters after it
+# that end no name, whether a road's stem stops at another 路/街)
+_SUFFIX_INFO = {s: (t, n, max(n, 12), NOT_AFTER.get(s, ""), s in _ROAD_LIKE) for s, (t, n) in SUFFIX_TYPE.items()}
 _INNER_WORDS = ("街道", "园区", "片区", "社区", "小区", "板块", "商圈")
 
 # patterns of the functions below, compiled once
@@ -245,16 +248,20 @@ class PlaceFinder:
         for m in SUFFIX_RE.finditer(text):
             suffix = m.group()
             ms, me = m.span()
-            ptype, max_stem = SUFFIX_TYPE[suffix]
+            ptype, max_stem, reach, not_after, road_like = _SUFFIX_INFO[suffix]
             nxt = text[me:me + 1]
-            if nxt and nxt in NOT_AFTER.get(suffix, ""):
+            if nxt and nxt in not_after:
                 continue
             if suffix == "街" and nxt == "道":
                 continue
-            # the stem stays inside the run of stem characters that holds the type word
-            lo = max(ms - max(max_stem, 12), 0)
+            # how far left the stem may reach: inside the run of stem characters that holds
+            # the type word, at most max(max_stem, 12) characters, not over another 路/街 for
+            # a road
+            lo = ms - reach if ms > reach else 0
             gap = last_gap(text, lo, ms)
-            limit = self._stem_limit(text, ms, max_stem, suffix, gap.end() if gap else lo)
+            limit = gap.end() if gap else lo
+            if road_like:
+                limit = max(limit, text.rfind("路", limit, ms) + 1, text.rfind("街", limit, ms) + 1)
             if limit >= ms:
                 continue
             # the outcome depends on the stem window, the type word and a few characters
@@ -281,16 +288,6 @@ class PlaceFinder:
         for m in re.finditer(r"[东西南北][二三四五]环(?:路)?", text):   # 西三环
             out.append(_Cand(m.start(), m.end(), m.group(), "road", 1))
         return out
-
-    @staticmethod
-    def _stem_limit(text: str, suffix_start: int, max_stem: int, suffix: str, run_start: int) -> int:
-        """How far left the stem of the type word at ``suffix_start`` may reach: the run of
-        CJK/alphanumeric characters holding it (it starts at ``run_start``), at most
-        max(max_stem, 12) characters, and not over another 路/街 for a road."""
-        limit = max(suffix_start - max(max_stem, 12), 0, run_start)
-        if suffix in _ROAD_LIKE:
-            limit = max(limit, text.rfind("路", limit, suffix_start) + 1, text.rfind("街", limit, suffix_start) + 1)
-        return limit
 
     def _shape(self, window: str, max_stem: int, suffix: str, ptype: str, before: str,
                after: str) -> tuple[int, str, str] | None:
