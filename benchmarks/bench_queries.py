@@ -349,9 +349,6 @@ def figure(data: dict, settings: dict) -> Figure:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import os
-    import sys
-
     parser = argparse.ArgumentParser(description="queries at scale vs DuckDB spatial and a shapely loop")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
@@ -375,15 +372,23 @@ def main(argv: list[str] | None = None) -> None:
     print(fig.markdown)
     log(f"saved {fig.save()} in {time.perf_counter() - start:.0f} s")
     if not args.no_readme:
-        from run_all import FIGURES, update_readme
+        write_readme_section("queries", fig, argv=argv, seconds=time.perf_counter() - start)
 
-        title = FIGURES["queries"][1]
-        command = " ".join(["python benchmarks/bench_queries.py", *(argv if argv is not None else sys.argv[1:])])
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-        head = (f"_`{command.strip()}`, {when} UTC, {time.perf_counter() - start:.0f} s, "
-                f"load {os.getloadavg()[0]:.1f} when it ended._")
-        update_readme({title: f"{head}\n\n{fig.markdown}"})
-        log(f"updated benchmarks/README.md (## {title})")
+
+def write_readme_section(name: str, fig: Figure, *, argv: list[str] | None, seconds: float) -> None:
+    """Replace figure ``name``'s section of benchmarks/README.md, headed by the command line,
+    the time, how long it took and the load, as run_all.py heads it."""
+    import os
+    import sys
+
+    from run_all import FIGURES, update_readme
+
+    module, title = FIGURES[name]
+    command = " ".join([f"python benchmarks/{module}.py", *(argv if argv is not None else sys.argv[1:])])
+    head = (f"_`{command.strip()}`, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {seconds:.0f} s, "
+            f"load {os.getloadavg()[0]:.1f} when it ended._")
+    update_readme({title: f"{head}\n\n{fig.markdown}"})
+    log(f"updated benchmarks/README.md (## {title})")
 
 
 if __name__ == "__main__":

@@ -140,15 +140,24 @@ def run(*, quick: bool = False, sizes: list[int] | None = None, local_max: int =
 
 
 def main(argv: list[str] | None = None) -> None:
+    import time
+
     parser = argparse.ArgumentParser(description="the dask engine at 1M and 10M points")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--local-max", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not rewrite the 'Past one machine' section of benchmarks/README.md")
     args = parser.parse_args(argv)
+    start = time.perf_counter()
     fig = run(quick=args.quick, sizes=args.sizes, local_max=args.local_max, workers=args.workers)
     print(fig.markdown)
     log(f"saved {fig.save()}")
+    if not args.no_readme:
+        from bench_queries import write_readme_section
+
+        write_readme_section("scale", fig, argv=argv, seconds=time.perf_counter() - start)
 
 
 if __name__ == "__main__":
