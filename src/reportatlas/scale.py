@@ -31,11 +31,10 @@ import os
 from fractions import Fraction
 
 from . import query_index
+from .crs import METRIC_CRS, WGS84
 from .errors import GeometryError, InputError, QueryError
-from .query import check_metric, finish_groups
+from .query import STATS, check_metric, finish_groups
 
-from .crs import METRIC_CRS, WGS84  # noqa: E402
-from .query import STATS  # noqa: E402
 #: rows per partition when a GeoDataFrame in memory is split
 DEFAULT_PARTITION_ROWS = 250_000
 #: seconds to wait for a scheduler given by address
