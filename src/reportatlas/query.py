@@ -90,6 +90,9 @@ def _metric_geom(geom):
 
         return gpd.GeoSeries([geom], crs=4326).to_crs(METRIC_CRS).iloc[0]
     to_metric = _to_metric(WGS84)
+    if geom.geom_type == "Point":   # the common case, without shapely.transform's call-back
+        x, y = to_metric.transform(np.array([geom.x]), np.array([geom.y]))
+        return shapely.Point(x[0], y[0])
 
     def project(xy):
         x, y = to_metric.transform(xy[:, 0], xy[:, 1])
