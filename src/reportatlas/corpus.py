@@ -186,11 +186,10 @@ _SPECIAL = re.compile("[ \r\u3000]")
 def normalize(text: str) -> tuple[str, list[int]]:
     """Normalised text and, for each of its characters, the index in ``text``.
 
-    Characters are folded all at once (``str.translate``); only spaces, carriage returns
+    Characters are folded all at once (:func:`_fold_text`); only spaces, carriage returns
     and column breaks are looked at one by one, the stretches between them are copied."""
-    lines = _line_spans(text)
     # which line breaks are column breaks (to be removed)
-    joins = _column_breaks(text, lines)
+    joins = _column_breaks(text)
     folded = _fold_text(text)
     specials = sorted({m.start() for m in _SPECIAL.finditer(text)} | set(joins))
     specials.append(len(text))
@@ -231,15 +230,7 @@ def normalize(text: str) -> tuple[str, list[int]]:
     return "".join(out), idx
 
 
-def _line_spans(text: str) -> list[tuple[int, int]]:
-    spans, pos = [], 0
-    for line in text.split("\n"):
-        spans.append((pos, pos + len(line)))
-        pos += len(line) + 1
-    return spans
-
-
-def _column_breaks(text: str, lines: list[tuple[int, int]]) -> dict[int, int]:
+def _column_breaks(text: str) -> dict[int, int]:
     """{start of a removable break: index after it}.
 
     A single line break between two non-empty lines is a column wrap.  A blank line
