@@ -99,3 +99,27 @@ def test_missing_gazetteer_is_the_usual_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setenv("REPORTATLAS_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(FileNotFoundError, match="reportatlas gazetteer build"):
         buildkit.load_kit()
+
+
+def test_build_from_the_cached_kit_equals_a_build_from_the_gazetteer(shared_reports, tmp_path, monkeypatch):
+    # the five reports, the committed gazetteer: a warm kit (unpickled Geocoder, areas, names)
+    # must give the very atlas a freshly made Geocoder gives
+    import sqlite3
+
+    from reportatlas.layers import build_atlas
+
+    monkeypatch.setenv("REPORTATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    gazetteer.clear_cache()
+    buildkit.load_kit()                                   # fills the cache
+    assert buildkit.load_kit().from_cache
+    kit_build = build_atlas([shared_reports], out_dir=tmp_path / "kit", progress=False, maps=False)
+    fresh = build_atlas([shared_reports], out_dir=tmp_path / "fresh", progress=False, maps=False,
+                        gazetteer=gazetteer.load())
+
+    def tables(path):
+        with sqlite3.connect(path) as con:
+            return {t: con.execute(f'SELECT * FROM "{t}"').fetchall()
+                    for t in ("sites", "roads", "areas", "mentions", "metrics")}
+
+    assert kit_build.counts == fresh.counts and kit_build.counts["sites"] > 50
+    assert tables(kit_build.atlas_path) == tables(fresh.atlas_path)
