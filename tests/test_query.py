@@ -829,3 +829,19 @@ def test_grown_box_holds_every_point_within_reach_in_epsg4547(lon, lat, bearing,
     assert minx <= px <= maxx and miny <= py <= maxy
     mask = query_index.reachable(np.array([[px, py, px, py], [np.nan] * 4]), Point(lon, lat), reach)
     assert mask.tolist() == [True, False]
+
+
+def test_a_frame_relabelled_to_another_crs_is_not_read_as_degrees():
+    """The check that a frame is in EPSG:4326 is remembered per CRS object; a relabelled frame
+    (same coordinates, another CRS) must not reuse it."""
+    from shapely.geometry import Point
+
+    pts = random_points(36)
+    target = Point(113.6, 34.75)
+    assert len(query.near(pts, target, 1500)) > 0
+    relabelled = pts.set_crs(3857, allow_override=True)   # now ~113 m east of 0°E, 0°N
+    assert len(query.near(relabelled, target, 1500)) == 0
+    assert len(query.nearest(relabelled, target, 3)) == 3
+    assert (query.nearest(relabelled, target, 3)["distance_m"] > 1e6).all()
+    with pytest.raises(QueryError, match="WGS-84"):
+        query.index(relabelled)
