@@ -6,9 +6,11 @@ Every run is a fresh interpreter, as a user runs it, writing into a new temporar
 * warm build: the disk cache (``REPORTATLAS_CACHE_DIR``, a folder of this benchmark's own)
   already holds the parsed gazetteer, the build kit, the map page skeleton, the PROJ
   operation and the extractor's verb cuts, as after any earlier build of the same version;
+* warm in one process: the same with ``REPORTATLAS_BUILD_FORK=0`` (no writer process), to
+  show what the overlap buys;
 * cold build: an empty cache folder, as the first build after installing or upgrading.
 
-The three alternate (floor, warm, cold, floor, warm, cold, …) so that a change in the
+They alternate (floor, warm, warm in one process, cold, floor, …) so that a change in the
 machine's load hits all of them.  Wall time is measured around the subprocess; CPU time and
 the peak resident memory come from ``getrusage`` inside it, for the build's own process and
 for its writer process (:mod:`reportatlas.atlas_write`) separately.  A last run in one
@@ -162,7 +164,7 @@ def run(*, quick: bool = False, repeat: int | None = None, reports: str | None =
     fig = Figure("build", TITLE)
     load_before = _load()
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    runs: dict[str, list[dict]] = {"floor": [], "warm": [], "cold": []}
+    runs: dict[str, list[dict]] = {"floor": [], "warm": [], "warm1": [], "cold": []}
     stages = None
     with tempfile.TemporaryDirectory(prefix="ra-bench-build-") as tmp_name:
         tmp = Path(tmp_name)
@@ -176,9 +178,11 @@ def run(*, quick: bool = False, repeat: int | None = None, reports: str | None =
             fig.data = {"fill": first}
             return fig
         for i in range(repeat):
-            log(f"build: round {i + 1}/{repeat} (floor, warm, cold)")
+            log(f"build: round {i + 1}/{repeat} (floor, warm, warm in one process, cold)")
             runs["floor"].append(measure(FLOOR, [], env=base))
             runs["warm"].append(measure(BUILD, [str(reports_dir), str(tmp / f"warm{i}")], env=warm_env))
+            runs["warm1"].append(measure(BUILD, [str(reports_dir), str(tmp / f"one{i}")],
+                                         env=dict(warm_env, REPORTATLAS_BUILD_FORK="0")))
             cold_env = dict(base, REPORTATLAS_CACHE_DIR=str(tmp / f"cold-cache{i}"))
             runs["cold"].append(measure(BUILD, [str(reports_dir), str(tmp / f"cold{i}")], env=cold_env))
         log("build: stage times (one process, warm cache)")
@@ -189,7 +193,7 @@ def run(*, quick: bool = False, repeat: int | None = None, reports: str | None =
         except (IndexError, json.JSONDecodeError):
             stages = None
     load_after = _load()
-    failed = [r for kind in ("warm", "cold") for r in runs[kind] if r["returncode"] != 0]
+    failed = [r for kind in ("warm", "warm1", "cold") for r in runs[kind] if r["returncode"] != 0]
     fig.data = {"runs": runs, "stages": stages, "reports": str(reports_dir), "load": [load_before, load_after],
                 "started": started}
     if failed:
@@ -203,6 +207,7 @@ def run(*, quick: bool = False, repeat: int | None = None, reports: str | None =
     rows = []
     for kind, what in (("floor", "`import geopandas, folium` (the floor)"),
                        ("warm", "`reportatlas build`, warm disk cache (**the target**)"),
+                       ("warm1", "the same in one process (`REPORTATLAS_BUILD_FORK=0`)"),
                        ("cold", "`reportatlas build`, empty disk cache")):
         wall, cpu = med(kind, lambda r: r["wall_s"]), med(kind, _cpu)
         walls = sorted(r["wall_s"] for r in runs[kind])
@@ -212,14 +217,15 @@ def run(*, quick: bool = False, repeat: int | None = None, reports: str | None =
         rows.append({
             "what": what, "wall (median)": fmt_s(wall), "wall (range)": f"{walls[0]:.2f}–{walls[-1]:.2f} s",
             "CPU (median)": fmt_s(cpu), "peak memory": f"{pss:.0f} MB",
-            "peak RSS per process": f"{own:.0f} MB" + (f" + writer {writer:.0f} MB" if kind != "floor" else ""),
+            "peak RSS per process": f"{own:.0f} MB" + (f" + writer {writer:.0f} MB" if writer else ""),
             "× floor (wall)": f"{wall / floor_wall:.2f}×", "× floor (CPU)": f"{cpu / floor_cpu:.2f}×"})
     warm_wall, warm_cpu = med("warm", lambda r: r["wall_s"]), med("warm", _cpu)
     warm_mb = max(r.get("pss_peak_mb", 0) for r in runs["warm"])
     cold_mb = max(r.get("pss_peak_mb", 0) for r in runs["cold"])
     ratio = warm_wall / floor_wall
     notes = [
-        f"Run {started} UTC, {repeat} round(s) of floor → warm → cold, each in a fresh interpreter; load average "
+        f"Run {started} UTC, {repeat} round(s) of floor → warm → warm in one process → cold, each in a fresh "
+        "interpreter; load average "
         f"{load_before:.1f} before and {load_after:.1f} after on {len(os.sched_getaffinity(0))} cores "
         "(other engineers were working on the same machine when this was written, so wall times swing; "
         "CPU seconds are steadier).",
