@@ -132,3 +132,20 @@ def test_writer_falls_back_to_this_process_when_fork_fails(monkeypatch):
     writer = atlas_write.Writer(fork=True)
     assert not writer.forked
     writer.close()
+
+
+def test_user_layers_survive_a_forked_rebuild(tmp_path, report):
+    out = tmp_path / "out"
+    (out / "layers").mkdir(parents=True)
+    (out / "layers" / "schools.geojson").write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"测试学校"},'
+        '"geometry":{"type":"Point","coordinates":[113.62,34.75]}}]}', encoding="utf-8")
+    for _ in range(2):
+        run = _build(tmp_path, out, fork=True)
+        assert run.returncode == 0, run.stderr
+    with sqlite3.connect(out / "atlas.gpkg") as con:
+        roles = dict(con.execute("SELECT layer, role FROM atlas_layers").fetchall())
+        names = [r[0] for r in con.execute("SELECT name FROM user_schools").fetchall()]
+    assert roles["user_schools"] == "user" and roles["sites"] == "core"
+    assert names == ["测试学校"]
+    assert "测试学校" in (out / "maps" / "index.html").read_text(encoding="utf-8")
