@@ -115,13 +115,16 @@ def test_writer_is_not_forked_when_switched_off_or_threads_run(monkeypatch):
     assert not atlas_write.can_fork()
 
 
-def test_build_failing_before_the_writer_has_work_stops_it(tmp_path):
-    (tmp_path / "r.txt").write_bytes(b"\x00\x01\x02\xff" * 64)   # not a text file
+def test_build_failing_before_the_writer_has_work_stops_it(tmp_path, report):
     out = tmp_path / "out"
+    assert _build(tmp_path, out, fork=True).returncode == 0     # fills the cache: the next build forks
+    before = (out / "atlas.gpkg").read_bytes()
+    report.write_bytes(b"\x00\x01\x02\xff" * 64)                 # not a text file
     run = _build(tmp_path, out, fork=True)
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "r.txt" in run.stderr
-    assert not out.exists() or not any(out.iterdir())
+    assert (out / "atlas.gpkg").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["atlas.gpkg", "maps"]
 
 
 def test_writer_falls_back_to_this_process_when_fork_fails(monkeypatch):

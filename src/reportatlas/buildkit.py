@@ -103,13 +103,28 @@ def _key(files: list[Path]) -> str | None:
     return diskcache.key(f"buildkit format {KIT_FORMAT}", sys.version, *versions, _sources_digest(), *blobs)
 
 
-def load_kit() -> Kit:
-    """The kit for the committed gazetteer (``paths.geodata_dir()``), from the disk cache
-    when it holds one made from the same inputs, else made now (and stored)."""
+def locate() -> tuple[str | None, Path | None]:
+    """(key, cache file) of the kit for the committed gazetteer (``paths.geodata_dir()``);
+    the file may not exist yet.  (None, None) when the inputs cannot be read or there is no
+    cache folder."""
     from . import diskcache, paths
 
     key = _key(_inputs(paths.geodata_dir()))
-    cache_file = diskcache.path_for("buildkit", key, ".pickle") if key else None
+    return key, diskcache.path_for("buildkit", key, ".pickle") if key else None
+
+
+def is_cached(located: tuple[str | None, Path | None]) -> bool:
+    """Whether a kit for these inputs is in the cache (a warm build can use it)."""
+    return located[1] is not None and located[1].is_file()
+
+
+def load_kit(*, located: tuple[str | None, Path | None] | None = None) -> Kit:
+    """The kit for the committed gazetteer (``paths.geodata_dir()``), from the disk cache
+    when it holds one made from the same inputs, else made now (and stored).  ``located``:
+    what :func:`locate` returned, if it was called already."""
+    from . import diskcache
+
+    key, cache_file = located if located is not None else locate()
     data = diskcache.read(cache_file)
     if data is not None:
         try:

@@ -368,23 +368,33 @@ def build_atlas(reports: Iterable[str | Path] | None = None, *, out_dir: str | P
     if atlas_path.parent.exists() and not atlas_path.parent.is_dir():
         raise AtlasError(f"--out {atlas_path.parent} is a file; give a folder for the atlas and maps")
 
-    writer = Writer()
+    located = None
+    fork = None   # the writer process decides (atlas_write.can_fork)
+    if gazetteer is None:
+        from .buildkit import is_cached, locate
+
+        located = locate()
+        # a cold build reads the gazetteer with pandas/geopandas itself: a writer process
+        # importing them as well would hold a second copy for little gain
+        fork = None if is_cached(located) else False
+    writer = Writer(fork=fork)
     try:
         return _build(writer, reports, atlas_path=atlas_path, maps_dir=maps_dir, progress=progress,
-                      maps=maps, extraction=extraction, gazetteer=gazetteer, geocoder=geocoder)
+                      maps=maps, extraction=extraction, gazetteer=gazetteer, geocoder=geocoder,
+                      located=located)
     finally:
         writer.close()
 
 
 def _build(writer: Writer, reports, *, atlas_path: Path, maps_dir: Path, progress: bool, maps: bool,
-           extraction, gazetteer, geocoder) -> AtlasSummary:
+           extraction, gazetteer, geocoder, located=None) -> AtlasSummary:
     if reports is None and extraction is None:
         reports = [paths.default_reports_dir()]
     _echo(progress, "[1/5] loading the gazetteer")
     if gazetteer is None:
         from .buildkit import load_kit
 
-        kit = load_kit()
+        kit = load_kit(located=located)
         known_names, area_rows = kit.known_names, kit.area_rows
         geocoder = geocoder if geocoder is not None else kit.geocoder
     else:
