@@ -251,7 +251,9 @@ def run(*, quick: bool = False, repeat: int | None = None, reports: str | None =
     cold_extra = med("cold", _cpu) - warm_cpu
     jieba = any("jieba" in r.get("modules", []) for r in runs["cold"])
     warm_modules = sorted({m for r in runs["warm"] for m in r.get("modules", [])})
-    notes.append(f"A cold build spends about {cold_extra:.1f} s more CPU: it parses the gazetteer GeoJSON into a "
+    notes.append(f"A cold build runs in one process (no writer process: it needs pandas itself to read the gazetteer, "
+                 f"and a second copy in a writer would only add memory) and spends about {cold_extra:.1f} s more CPU "
+                 "than a warm one: it parses the gazetteer GeoJSON into a "
                  "GeoDataFrame, builds the Geocoder's indexes and pickles the kit, renders the page skeleton with "
                  "folium once and asks PROJ for the EPSG:4547 operation"
                  + (", and the extractor loads jieba for its verb cuts" if jieba else "")
