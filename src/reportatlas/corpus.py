@@ -278,8 +278,23 @@ def hierarchy() -> dict[str, dict[str, list[str]]]:
 
 
 def subdistrict_district() -> dict[str, str]:
+    return dict(_subdistrict_district())
+
+
+@lru_cache(maxsize=1)
+def _subdistrict_district() -> dict[str, str]:
     return {sd: dist for dist, sds in hierarchy().items() for sd in sds
             if sd.endswith(("街道", "镇", "乡"))}
+
+
+@lru_cache(maxsize=1)
+def _subdistrict_starts() -> tuple[list[tuple[str, str, str]], tuple[str, ...]]:
+    """(full form, district, 街道) in the order _subdistrict_at tries them (longest 街道 first,
+    with its district before it, then alone), and all full forms for one quick test."""
+    known = _subdistrict_district()
+    forms = [(prefix + sd, known[sd], sd) for sd in sorted(known, key=len, reverse=True)
+             for prefix in (known[sd], "")]
+    return forms, tuple(f for f, _, _ in forms)
 
 
 _GENERIC_PREFIX = set("该本全各此每个我其两多")
@@ -289,11 +304,11 @@ _SD_RE = re.compile(rf"(?:(中原区|上街区|[{CJK}]{{2}}区))?([{CJK}]{{2,6}}
 def _subdistrict_at(s: str) -> tuple[str, str] | None:
     """``(district, 街道 name)`` if ``s`` starts with a 街道 name."""
     s = s.lstrip("#* \t>——-")
-    known = subdistrict_district()
-    for sd in sorted(known, key=len, reverse=True):
-        for prefix in (known[sd], ""):
-            if s.startswith(prefix + sd):
-                return known[sd], sd
+    forms, any_form = _subdistrict_starts()
+    if s.startswith(any_form):
+        for form, district, sd in forms:
+            if s.startswith(form):
+                return district, sd
     m = _SD_RE.match(s)
     if m and m.group(2)[0] not in _GENERIC_PREFIX and not m.group(2).endswith(("各", "本", "的")):
         return m.group(1) or "", m.group(2) + "街道"
@@ -388,13 +403,13 @@ def split_articles(report: Report) -> list[Article]:
     for i, (k, (district, sd), headline) in enumerate(blocks):
         a = pars[starts[i]][0] if i else pars[0][0]
         b = pars[starts[i + 1] - 1][1] if i + 1 < len(blocks) else pars[-1][1]
-        district = district or subdistrict_district().get(sd, "") or _dominant_district(text[a:b])
+        district = district or _subdistrict_district().get(sd, "") or _dominant_district(text[a:b])
         articles.append(Article(report.name, i, sd, district, a, b, headline))
     return articles
 
 
 def _dominant_owner(text: str) -> tuple[str, str]:
-    known = subdistrict_district()
+    known = _subdistrict_district()
     counts = Counter({sd: text.count(sd) for sd in known if sd in text})
     if counts:
         sd = counts.most_common(1)[0][0]
