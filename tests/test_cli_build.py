@@ -1,4 +1,4 @@
-"""``reportatlas render``: redraws the maps of an atlas (on two processes), same pages."""
+"""``reportatlas render``: redraws the maps of an atlas, the same pages as render_maps."""
 from __future__ import annotations
 
 import re

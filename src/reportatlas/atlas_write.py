@@ -211,7 +211,9 @@ def write_outputs(*, tmp: Path, atlas_path: Path, maps_dir: Path, features: list
     """Write ``tmp/<atlas name>`` (and ``tmp/maps/`` when ``maps``).  ``atlas_path`` is
     where the atlas will go (its user layers and their titles are carried over).  Returns
     ``user_layers``, ``skipped`` and ``maps`` (paths relative to ``tmp/maps``).
-    ``render_jobs``: processes drawing the 街道 maps (see ``render.render_maps``)."""
+    ``render_jobs``: processes drawing the 街道 maps (see ``render.render_maps``); the build
+    uses 1: a second fork of the writer (~180 MB) cost more in page faults than it saved
+    (measured with the machine shared, load 2–3)."""
     built_at = meta["built_at"]
     tmp_atlas = tmp / atlas_path.name
     layer_frames = frames(features)
@@ -285,13 +287,6 @@ def can_fork() -> bool:
             and threading.active_count() == 1 and "pyogrio" not in sys.modules)
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
-
-
 class Writer:
     """Runs :func:`write_outputs` in a forked process started now (``forked``) or, when
     forking is not possible, in this process when :meth:`run` is called."""
@@ -336,8 +331,6 @@ class Writer:
         """write_outputs(**job), in the writer process when there is one."""
         if not self.forked:
             return write_outputs(**job)
-        # the writer is a process of its own already: it may draw the maps on two cores
-        job.setdefault("render_jobs", min(2, _cores()))
         try:
             blob = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # rows that cannot travel: write them here instead

@@ -66,6 +66,6 @@ def render(atlas: Path | None, maps_dir: Path | None) -> None:
     from .. import paths
     from ..render import render_maps
 
-    written = render_maps(atlas or paths.default_atlas_path(), maps_dir, jobs=2)
+    written = render_maps(atlas or paths.default_atlas_path(), maps_dir)
     for path in written:
         click.echo(str(path))
