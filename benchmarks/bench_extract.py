@@ -109,6 +109,11 @@ def measure(fn):
     return time.perf_counter() - wall, _cpu() - cpu, result
 
 
+def _best(runs: list[tuple]) -> tuple:
+    """(least wall, least CPU, a result) of several runs of the same thing."""
+    return min(r[0] for r in runs), min(r[1] for r in runs), runs[-1][2]
+
+
 def workload(result, size_mb: float) -> dict:
     """Per-MB densities of one extraction (what the calibration of synth.py aims at)."""
     from reportatlas.placewords import SUFFIX_RE
@@ -201,12 +206,13 @@ def cold_then_warm(folder: Path) -> list[tuple[float, float]]:
 
 
 def run(*, quick: bool = False, sizes: list[float] | None = None, seed: int = 1,
-        styles: tuple[str, ...] = ("reports", "dense"), jobs: int = 2) -> Figure:
+        styles: tuple[str, ...] = ("reports", "dense"), jobs: int = 2, repeat: int | None = None) -> Figure:
     import synth
     from reportatlas import extract as ex
     from reportatlas import paths as ra_paths
 
     sizes = sizes or ([0.1, 0.3] if quick else [0.5, 2.0, 8.0])
+    repeat = repeat or (1 if quick else 3)
     missing = missing_module("extract")
     fig = Figure("extraction", TITLE)
     if missing:
@@ -218,7 +224,7 @@ def run(*, quick: bool = False, sizes: list[float] | None = None, seed: int = 1,
     setup_ours = once(lambda: PlaceFinder(names))[0]
     setup_jieba, baseline = once(lambda: JiebaBaseline(names))
     data: dict = {"known_names": len(names), "setup_ours_s": setup_ours, "setup_jieba_s": setup_jieba,
-                  "jobs": jobs, "runs": {}, "workload": {}}
+                  "jobs": jobs, "repeat": repeat, "runs": {}, "workload": {}}
     # the five reports: the densities the realistic corpus is calibrated to
     reports_dir = ra_paths.default_reports_dir()
     if reports_dir.is_dir():
@@ -238,10 +244,14 @@ def run(*, quick: bool = False, sizes: list[float] | None = None, seed: int = 1,
                 # untimed pass: the verb cuts of new stems decided and kept on disk, as after a
                 # first run (the cost of that first run is measured apart, above)
                 ex.extract(paths, known_names=names, jobs=jobs)
-                j1 = measure(lambda: baseline.run(paths))
-                o1 = measure(lambda: ex.extract(paths, known_names=names, jobs=1))
-                jn = measure(lambda: baseline.run_parallel(paths, jobs))
-                on = measure(lambda: ex.extract(paths, known_names=names, jobs=jobs))
+                # the four in turn, ``repeat`` times; the best wall and the best CPU time of each
+                runs = {"j1": [], "o1": [], "jn": [], "on": []}
+                for _ in range(repeat):
+                    runs["j1"].append(measure(lambda: baseline.run(paths)))
+                    runs["o1"].append(measure(lambda: ex.extract(paths, known_names=names, jobs=1)))
+                    runs["jn"].append(measure(lambda: baseline.run_parallel(paths, jobs)))
+                    runs["on"].append(measure(lambda: ex.extract(paths, known_names=names, jobs=jobs)))
+                j1, o1, jn, on = (_best(runs[k]) for k in ("j1", "o1", "jn", "on"))
                 result = o1[2]
                 assert len(on[2].places) == len(result.places) and len(on[2].metrics) == len(result.metrics)
                 key = f"{style} {mb}"
@@ -274,9 +284,31 @@ def run(*, quick: bool = False, sizes: list[float] | None = None, seed: int = 1,
     return fig
 
 
+# what was measured by hand when the code changed (kept with the figure; not rerun by it)
+HISTORY = [
+    "Speed-up of the 2026-11-22 round, one process, CPU, best of 3, same files, old and new code "
+    "alternated: 'reports' 2 MB 1.15 → 0.70 s (1.6×), 'dense' 2 MB 2.67 → 1.97 s (1.35×). Every "
+    "PlaceMention and Metric record is identical before and after on the five reports and on 2 MB of "
+    "each corpus, and the gold scores are unchanged (places P 1.000 / R 0.987; metrics recall 1.000, "
+    "subject 0.971, value+unit 1.000). What changed: list forms, dates and periods tried only near "
+    "their anchors (个社区, 等…项目, 一、二, a year/month word) instead of at every character; known "
+    "names matched over UTF-8 bytes (pyahocorasick walks far fewer children per node: 0.089 → 0.048 s "
+    "per 2 MB); full-width folding by one regex split instead of str.translate (0.146 → 0.023 s per "
+    "2 MB); no regex compiled per site stem; caches for parsed numbers and stem trims; `extract(jobs=)` "
+    "with a fork pool whose workers read the files and send places/metrics back as field tuples.",
+    "Why 5 MB/s is missed: one process does ~2.5–2.9 MB/s of CPU on text like the reports and the "
+    "profile is flat (Python work per match: ~40 µs a place, ~35 µs a metric, ~15 % reading and "
+    "normalising); the next step is a compiled pass for the per-match rules, not done. On 2 free "
+    "cores the pool would need ~2.5 MB/s a process; on this shared machine (load 3–9 on 2 cores) "
+    "the 2-process runs got about one core, so they are no faster than one process here and the "
+    "2-process target could not be shown either way.",
+]
+
+
 def _markdown(data: dict, rows: list[dict], sizes, styles, jobs: int, prof_mb: float) -> str:
     cols = list(rows[0]) if rows else []
-    parts = ["MB/s (higher is better); ratio = jieba time ÷ our time.", "", md_table(rows, cols), ""]
+    parts = [f"MB/s (higher is better), best of {data['repeat']} runs alternated with the peer; "
+             "ratio = jieba time ÷ our time.", "", md_table(rows, cols), ""]
     # targets, judged on the realistic corpus at the largest size
     big = data["runs"].get(f"{styles[0]} {sizes[-1]}")
     notes = []
@@ -311,6 +343,7 @@ def _markdown(data: dict, rows: list[dict], sizes, styles, jobs: int, prof_mb: f
     notes.append("The outputs differ in kind: ours finds names the gazetteer does not know (by their shape), "
                  "resolves list and short forms and attaches every metric to a subject; the baseline only "
                  "matches dictionary words and numbers.")
+    notes += HISTORY
     parts.append("\n".join(f"- {n}" for n in notes))
     # the workload: is the synthetic corpus like the reports?
     wl = data["workload"]
@@ -339,12 +372,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=lambda s: [float(x) for x in s.split(",")], help="corpus sizes in MB")
     parser.add_argument("--styles", default="reports,dense", help="synthetic corpus styles (synth.py)")
     parser.add_argument("--jobs", type=int, default=2, help="processes of the parallel runs")
+    parser.add_argument("--repeat", type=int, help="runs of each, best kept (default 3; 1 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-readme", action="store_true", help="do not touch benchmarks/README.md")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     fig = run(quick=args.quick, sizes=args.sizes, seed=args.seed, styles=tuple(args.styles.split(",")),
-              jobs=args.jobs)
+              jobs=args.jobs, repeat=args.repeat)
     print(fig.markdown)
     log(f"saved {fig.save()}")
     if not args.no_readme:
