@@ -8,7 +8,7 @@ import pytest
 from _atlas_fakes import FakeGazetteer, FakeGeocoder, fake_extraction
 
 from reportatlas import render
-from reportatlas.forked import ForkError, can_fork
+from reportatlas.forked import can_fork
 from reportatlas.layers import build_atlas
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="needs a fork of a single-threaded process")
