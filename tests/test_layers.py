@@ -210,6 +210,23 @@ def test_real_atlas_has_every_subdistrict_and_zhongyuan(built):
 
 
 @pytest.mark.integration
+def test_real_atlas_subdistricts_do_not_overlap(built):
+    """The 街道 areas of the atlas are a tiling a per-街道 sum can trust: no two overlap.
+    上街区's six 街道 share one unknown division, so only the one the reports name
+    (中心路街道) is drawn, as its whole district at precision `district`."""
+    _, out = built
+    areas = _layer(out / "atlas.gpkg", "areas")
+    subs = areas[areas["kind"] == "subdistrict"].to_crs(4547).reset_index(drop=True)
+    for i in range(len(subs)):
+        for j in range(i + 1, len(subs)):
+            shared = subs.geometry[i].intersection(subs.geometry[j]).area
+            assert shared < 100.0, (subs["name"][i], subs["name"][j], shared)
+    shangjie = subs[subs["district"] == "上街区"]
+    assert list(shangjie["name"]) == ["中心路街道"]
+    assert list(shangjie["precision"]) == ["district"]
+
+
+@pytest.mark.integration
 def test_real_atlas_keeps_every_mention(built):
     summary, out = built
     mentions = _table(out / "atlas.gpkg", "mentions")

@@ -142,6 +142,10 @@ def _base_areas(area_rows: list[dict[str, Any]], features: _Features) -> None:
         if geom is None or geom.is_empty or _layer_for(geom) != "areas":
             continue
         precision = rec.get("precision") or rec.get("kind")
+        if rec.get("kind") == "subdistrict" and precision == "district":
+            # a 街道 known only as its whole district (上街区's six): stacking six copies of the
+            # district would claim a division nobody knows; it is drawn once a report names it
+            continue
         features.add(str(rec["id"]), {
             "id": str(rec["id"]), "name": rec.get("name"), "kind": rec.get("kind"),
             "subdistrict": rec.get("subdistrict") or (rec.get("name") if rec.get("kind") == "subdistrict" else None),
