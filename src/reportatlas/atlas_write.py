@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ReportAtlasError
-from .forked import portable
+from .forked import exit_child, portable
 
 log = logging.getLogger("reportatlas.layers")
 
@@ -271,12 +271,7 @@ def _serve(rx_fd: int, tx_fd: int) -> None:  # pragma: no cover - runs in the fo
                 pickle.dump(answer, tx, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
+        exit_child(code)
 
 
 def can_fork() -> bool:

@@ -33,6 +33,17 @@ def portable(exc: BaseException) -> BaseException:
         return ForkError(f"{type(exc).__name__}: {exc}")
 
 
+def exit_child(code: int) -> None:  # pragma: no cover - runs in a child
+    """End a forked child at once (no atexit handlers, no parent's cleanup run twice),
+    with what it printed flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
 class Forked:
     """``fn()`` started now in a forked child; :meth:`result` waits for it.  OSError when
     no process can be made (the caller may then call ``fn`` itself)."""
@@ -60,12 +71,7 @@ class Forked:
                     pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
                 code = 0
             finally:
-                for stream in (sys.stdout, sys.stderr):
-                    try:
-                        stream.flush()
-                    except Exception:
-                        pass
-                os._exit(code)
+                exit_child(code)
         os.close(write_fd)
         self.pid: int | None = pid
         self._answers = os.fdopen(read_fd, "rb")
