@@ -187,6 +187,7 @@ def _extract_items(work: list[Report | Path], finder) -> list[tuple]:
     # collector would rescan all of them again and again (a quarter of the time at 8 MB)
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    finder.autoflush = False        # the verb cuts go to disk once, below
     try:
         for item in work:
             report = item if isinstance(item, Report) else read_report(item)
@@ -194,6 +195,8 @@ def _extract_items(work: list[Report | Path], finder) -> list[tuple]:
             places = finder.find(report, articles)
             out.append((report, articles, places, list(extract_metrics(report, articles, places))))
     finally:
+        finder.autoflush = True
+        finder.flush_cuts()
         if gc_was_enabled:
             gc.enable()
     return out

@@ -200,6 +200,14 @@ class PlaceFinder:
             self._byte_automaton.make_automaton()
 
     # ------------------------------------------------------------------ public
+    # write the verb cuts decided so far to disk after every report; extract() turns this
+    # off and calls flush_cuts() once at the end instead
+    autoflush = True
+
+    @staticmethod
+    def flush_cuts() -> None:
+        _VERB_CUTS.flush()
+
     def find(self, report: Report, articles: list[Article]) -> list[PlaceMention]:
         text = report.normalized
         cands = self._lists(text) + self._known(text) + self._shapes(text)
@@ -217,7 +225,8 @@ class PlaceFinder:
                 district=art.district if art else "", mention=text[c.start:c.end],
                 name=c.name, place_type=c.place_type, start=oa, end=ob,
                 sentence=sentences.setdefault(sentence, sentence), known=c.known))
-        _VERB_CUTS.flush()
+        if self.autoflush:
+            _VERB_CUTS.flush()
         return out
 
     # ------------------------------------------------------------------ known names
