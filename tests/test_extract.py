@@ -253,6 +253,22 @@ def test_cli_table_is_for_people(capsys):
     assert "{" not in out
 
 
+def test_cli_jobs_gives_the_same_records(capsys):
+    files = [str(DATA / "ruhelu_report.txt"), str(DATA / "xiawo_report.txt")]
+    outputs = []
+    for jobs in ("1", "2"):
+        assert main(["extract", *files, "--format", "jsonl", "--jobs", jobs]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert {json.loads(line)["report"] for line in outputs[0].splitlines()} == {"ruhelu_report.txt", "xiawo_report.txt"}
+
+
+def test_cli_jobs_must_be_positive(capsys):
+    assert main(["extract", str(DATA / "ruhelu_report.txt"), "--jobs", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--jobs" in err[0]
+
+
 def test_cli_missing_file_is_one_line(capsys):
     assert main(["extract", "no/such/report.txt"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

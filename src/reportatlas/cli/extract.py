@@ -19,7 +19,10 @@ HEADERS = {"report": "报告", "article": "街道", "name": "地名", "place_typ
               help="table: aligned columns for reading; jsonl: one JSON object per place or metric.")
 @click.option("--only", type=click.Choice(("all", "places", "metrics")), default="all", show_default=True,
               help="Print only places or only metrics.")
-def extract(paths: tuple[str, ...], fmt: str, only: str) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes to read the reports with (default: every core for 1 MB or more of "
+                   "several reports, else one). The output is the same for any number.")
+def extract(paths: tuple[str, ...], fmt: str, only: str, jobs: int | None) -> None:
     """List the places and metrics the reports mention.
 
     PATHS are report files (.txt/.md, UTF-8 or GBK) or folders of them; by default the
@@ -37,7 +40,7 @@ def extract(paths: tuple[str, ...], fmt: str, only: str) -> None:
 
     if not paths:
         paths = (str(_paths.default_reports_dir()),)
-    result = run(list(paths))
+    result = run(list(paths), jobs=jobs)
     records = [r for r in result.records()
                if only == "all" or (r["kind"] == "place") == (only == "places")]
     if fmt == "jsonl":
