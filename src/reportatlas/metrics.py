@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from itertools import accumulate, compress
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
@@ -123,18 +124,14 @@ def _spans(text: str, ends: str, marks: list[int] | None = None) -> list[tuple[i
     rx = _SPLITS.get(ends)
     if rx is None:
         rx = _SPLITS[ends] = re.compile("[" + re.escape(ends) + "]")
-    out = []
-    pos = 0
-    for piece in rx.split(text):        # one pass in C, then one step a stretch
-        n = len(piece)
-        if n:
-            out.append((pos, pos + n))
-        pos += n + 1
-        if marks is not None:
-            marks.append(pos - 1)
+    # one split in C; the stretches' bounds by running sums, also in C (no step per stretch)
+    lens = list(map(len, rx.split(text)))
+    after = list(accumulate(map((1).__add__, lens)))      # one past each stretch's end mark
+    stops = list(map((-1).__add__, after))               # each stretch's end (= its mark)
+    after.insert(0, 0)                                   # each stretch's start
     if marks is not None:
-        marks.pop()          # the end of the text is not a mark
-    return out
+        marks.extend(stops[:-1])       # the end of the text is not a mark
+    return list(compress(zip(after, stops), lens))
 
 
 def _clause_starts(text: str, lo: int, hi: int, clause_ends: Sequence[int] | None) -> list[int]:
@@ -276,13 +273,16 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
              num_start: int, num_end: int, fallback: tuple[str, str],
              prev: tuple | None = None, qty_starts: Sequence[int] = (),
              qty_subjects: Sequence[str] = (), starts: Sequence[int] | None = None,
-             clause_ends: Sequence[int] | None = None) -> tuple[str, str, int]:
+             clause_ends: Sequence[int] | None = None, memo: dict | None = None) -> tuple[str, str, int]:
     """(subject, subject_type, where the label may start).
 
     ``prev`` is ``(end, subject, subject_type, clause_start, from_place)`` of the previous
     quantity of the same sentence, or None.  ``starts`` are the places' starts and
-    ``clause_ends`` the positions of the clause ends of ``text`` (computed when not given).
+    ``clause_ends`` the positions of the clause ends of ``text`` (computed when not given);
+    ``memo`` (one dict per text and place list) keeps what was found at each clause start.
     """
+    if memo is None:
+        memo = {}
     if starts is None:
         starts = [p.start for p in places]
     # "总投资约50亿元的…园区芝麻街产业园": a quantity modifying the place named after it
@@ -319,12 +319,19 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     # "园区整体运营后…", "板块内已落地项目…": a word that points back to a park or zone
     semi = max(text.rfind(";", sentence[0], clause[0]), text.rfind("；", sentence[0], clause[0]))
     lo = max(sentence[0], semi + 1)
+    # the clause starts of the sentence up to this clause (lo is one of them)
+    key = (sentence[0], clause[0])
+    cands = memo.get(key)
+    if cands is None:
+        cands = memo[key] = [sentence[0]] + _clause_starts(text, sentence[0], clause[0], clause_ends)
     ana = None                     # the pointing word opens a clause: "园区整体运营后，…"
-    for cs in [lo] + _clause_starts(text, lo, clause[0], clause_ends):
-        adv = _LEAD_ADVERB.match(text, cs)
-        hit = _ANAPHOR.match(text, adv.end() if adv else cs)
+    for cs in reversed(cands):
+        if cs < lo:
+            break
+        hit = _opening(text, cs, places, starts, memo)[0]
         if hit and hit.end() <= num_start:
             ana = hit
+            break
     if ana:
         heads = _ANAPHOR_TYPES[ana.group(0)[-2:]]
         for j in range(bisect.bisect_left(starts, ana.start()) - 1, -1, -1):
@@ -346,11 +353,9 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
         if p.place_type in ("site", "zone", "park"):
             return p.name, p.place_type, clause[0]
     # the topic of the sentence: a clause that opens with a place (中原小微企业园是…，占地…)
-    clause_starts = [sentence[0]] + _clause_starts(text, sentence[0], clause[0], clause_ends)
-    for k, cs in enumerate(reversed(clause_starts)):
-        lead = cs + (_LEAD_ADVERB.match(text, cs).end() - cs if _LEAD_ADVERB.match(text, cs) else 0)
-        j = bisect.bisect_left(starts, lead)
-        if j >= len(places) or places[j].start != lead or places[j].start >= clause[0]:
+    for cs in reversed(cands):
+        j = _opening(text, cs, places, starts, memo)[1]
+        if j < 0 or places[j].start >= clause[0]:
             continue
         p = places[j]
         if p.place_type not in _TOPIC_TYPES or p.place_type == "subdistrict":
@@ -359,6 +364,20 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
         if sentence_opening or _TOPIC_AFTER.match(text, p.end):
             return p.name, p.place_type, clause[0]
     return fallback[0], fallback[1], clause[0]
+
+
+def _opening(text: str, cs: int, places: list[_Place], starts: Sequence[int], memo: dict) -> tuple:
+    """(the pointing word opening the clause at ``cs`` or None, index of the place opening it
+    or -1), after a leading adverb; found once per clause start."""
+    got = memo.get(cs)
+    if got is None:
+        adv = _LEAD_ADVERB.match(text, cs)
+        lead = adv.end() if adv else cs
+        j = bisect.bisect_left(starts, lead)
+        if j >= len(places) or places[j].start != lead:
+            j = -1
+        got = memo[cs] = (_ANAPHOR.match(text, lead), j)
+    return got
 
 
 _VERBS = ("建立", "设立", "组建", "成立", "新增", "新建", "建成", "发放", "清理", "整治", "引进",
@@ -387,7 +406,8 @@ def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool)
     return before.strip() or "数量"
 
 
-def _period(text: str, clause_start: int, num_start: int, sent_periods) -> str | None:
+def _period(text: str, clause_start: int, num_start: int, sent_periods,
+            clause_ends: Sequence[int] | None = None) -> str | None:
     """The last period before the number in its sentence that reaches it.
 
     A period opening a clause (``截至6月底，…``, ``上半年累计…``) holds for the rest of the
@@ -397,7 +417,11 @@ def _period(text: str, clause_start: int, num_start: int, sent_periods) -> str |
     for a, b, s in sent_periods:
         if b > num_start:
             continue
-        k = max(text.rfind(ch, 0, a) for ch in CLAUSE_END) + 1
+        if clause_ends is None:
+            k = max(text.rfind(ch, 0, a) for ch in CLAUSE_END) + 1
+        else:                       # the last clause end before the period, by binary search
+            j = bisect.bisect_left(clause_ends, a)
+            k = clause_ends[j - 1] + 1 if j else 0
         if a >= clause_start or _PERIOD_LEAD_RE.fullmatch(text[k:a]):
             best = (a, b, s)
     if best is None:
@@ -448,6 +472,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     out: list[Metric] = []
     sentence_texts: dict[tuple[int, int], str] = {}   # one string per sentence, shared
     subjects: list[str] = []       # out[i].subject, kept in step
+    memo: dict = {}                # _subject's findings at each clause start
     last_end: int | None = None
     last_sentence = last_clause = -1
     last_from_place = False
@@ -465,7 +490,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if out and last_end is not None and last_sentence == sentence[0]:
             prev = (last_end, out[-1].subject, out[-1].subject_type, last_clause, last_from_place)
         subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback, prev,
-                                              qty_starts, subjects, pstarts, clause_ends)
+                                              qty_starts, subjects, pstarts, clause_ends, memo)
         # labels start after the previous quantity in the same clause
         # (and after a period written before it: "1至5月份已完成财税…")
         in_sentence = [p for p in periods[bisect.bisect_left(period_starts, sentence[0]):
@@ -477,7 +502,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if label == "数量" and out and last_end is not None and last_sentence == sentence[0] \
                 and _SAME_LABEL_GAP_RE.fullmatch(text[last_end:a]):
             label = out[-1].metric            # 6户8人, 403人、93780元: the same label
-        period = _period(text, clause[0], a, in_sentence)
+        period = _period(text, clause[0], a, in_sentence, clause_ends)
         if q.kind == "date":
             period = None
         out.append(Metric(report=report.name, article=sd, subject=subject, subject_type=stype,

@@ -180,8 +180,24 @@ def _parse_number(text: str) -> float:
                          f"Chinese numeral like 一百二十)") from None
 
 
+_FROM_MATCH: dict[str, Quantity] = {}
+
+
 def quantity_from_match(m: re.Match) -> Quantity:
-    """Build a :class:`Quantity` from a :data:`QUANTITY_RE` match."""
+    """Build a :class:`Quantity` from a :data:`QUANTITY_RE` match.
+
+    Built once per surface: the pattern reads nothing past its match, so the same surface
+    always has the same groups (Quantity is immutable, so one object is shared)."""
+    surface = m.group(0)
+    q = _FROM_MATCH.get(surface)
+    if q is None:
+        if len(_FROM_MATCH) >= 65536:
+            _FROM_MATCH.clear()
+        q = _FROM_MATCH[surface] = _quantity_from_match(m)
+    return q
+
+
+def _quantity_from_match(m: re.Match) -> Quantity:
     quals = [q for q in (m.group("pre"), m.group("some"), m.group("q1"), m.group("q2"),
                          m.group("post")) if q]
     if m.group("pct") is not None:
