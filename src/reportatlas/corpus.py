@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from . import paths
 from .errors import DecodingError, InputError, InputFileNotFound
@@ -39,13 +40,16 @@ class Report:
     text: str
     encoding: str
     normalized: str
-    offsets: tuple[int, ...] = field(repr=False, default=())  # normalised index → original index
+    # normalised index → original index: an array of machine integers (a few bytes a
+    # character instead of an int object each; pickled as one block of bytes)
+    offsets: Sequence[int] = field(repr=False, default=(), hash=False)
 
     def __reduce__(self):   # the offsets as one block of bytes: faster back from a worker process
-        from array import array
-        code = "i" if len(self.text) < 2**31 else "q"
+        offsets = self.offsets
+        if not isinstance(offsets, array):
+            offsets = _offset_array(offsets, len(self.text))
         return (_report, (self.path, self.name, self.text, self.encoding, self.normalized,
-                          code, array(code, self.offsets).tobytes()))
+                          offsets.typecode, offsets.tobytes()))
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original ``(start, end)`` of the normalised span ``[start, end)``."""
@@ -63,10 +67,15 @@ class Report:
         return bisect.bisect_left(self.offsets, pos)
 
 
+def _offset_array(offsets: Iterable[int], text_length: int) -> array:
+    return array("i" if text_length < 2**31 else "q", offsets)
+
+
 def _report(path, name, text, encoding, normalized, code: str, offsets: bytes) -> Report:
-    from array import array
+    block = array(code)
+    block.frombytes(offsets)
     return Report(path=path, name=name, text=text, encoding=encoding, normalized=normalized,
-                  offsets=tuple(array(code, offsets)))
+                  offsets=block)
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ def read_report(path: str | Path) -> Report:
     text, encoding = decode_bytes(data, name=str(path))
     normalized, offsets = normalize(text)
     return Report(path=path, name=path.name, text=text, encoding=encoding,
-                  normalized=normalized, offsets=tuple(offsets))
+                  normalized=normalized, offsets=_offset_array(offsets, len(text)))
 
 
 def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from itertools import starmap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -227,7 +228,7 @@ def _work_chunk(chunk: list[Report | Path]) -> list[tuple]:
 
 def _rebuild(item: tuple) -> tuple:
     report, articles, places, metrics = item
-    return report, articles, [PlaceMention(*p) for p in places], [Metric(*m) for m in metrics]
+    return report, articles, list(starmap(PlaceMention, places)), list(starmap(Metric, metrics))
 
 
 def _extract_parallel(work: list[Report | Path], known_names: list[KnownName], jobs: int) -> list[tuple]:
@@ -240,6 +241,13 @@ def _extract_parallel(work: list[Report | Path], known_names: list[KnownName], j
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     per_chunk = max(1, len(work) // (jobs * 4))
     chunks = [work[i:i + per_chunk] for i in range(0, len(work), per_chunk)]
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(known_names,)) as pool:
-        return [_rebuild(r) for part in pool.map(_work_chunk, chunks) for r in part]
+    # what comes back is many small acyclic objects: no cyclic GC passes over them meanwhile
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                                 initargs=(known_names,)) as pool:
+            return [_rebuild(r) for part in pool.map(_work_chunk, chunks) for r in part]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
