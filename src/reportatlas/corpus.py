@@ -122,9 +122,9 @@ def read_report(path: str | Path) -> Report:
     except IsADirectoryError:
         raise InputError(f"{path} is a folder; give it to load_reports") from None
     text, encoding = decode_bytes(data, name=str(path))
-    normalized, offsets = normalize(text)
+    normalized, offsets = _normalize(text)
     return Report(path=path, name=path.name, text=text, encoding=encoding,
-                  normalized=normalized, offsets=_offset_array(offsets, len(text)))
+                  normalized=normalized, offsets=offsets)
 
 
 def decode_bytes(data: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
@@ -197,22 +197,42 @@ def normalize(text: str) -> tuple[str, list[int]]:
 
     Characters are folded all at once (:func:`_fold_text`); only spaces, carriage returns
     and column breaks are looked at one by one, the stretches between them are copied."""
+    normalized, idx = _normalize(text)
+    return normalized, idx.tolist()
+
+
+_IDENTITY = array("i")      # 0, 1, 2, …: the offsets of a copied stretch are a slice of it
+
+
+def _identity(n: int) -> array:
+    global _IDENTITY
+    if n >= 2**31:
+        return array("q", range(n))
+    if len(_IDENTITY) < n:
+        _IDENTITY = array("i", range(max(n, 2 * len(_IDENTITY))))
+    return _IDENTITY
+
+
+def _normalize(text: str) -> tuple[str, array]:
+    """:func:`normalize` with the offsets as an array of machine integers."""
     # which line breaks are column breaks (to be removed)
     joins = _column_breaks(text)
     folded = _fold_text(text)
     specials = sorted({m.start() for m in _SPECIAL.finditer(text)} | set(joins))
     specials.append(len(text))
     out: list[str] = []
-    idx: list[int] = []
-    prev = ""
     i, n, si = 0, len(text), 0
+    ident = _identity(n)
+    idx = array(ident.typecode)
+    copy = idx.extend
+    prev = ""
     while i < n:
         while specials[si] < i:
             si += 1
         k = specials[si]
         if k > i:                      # an ordinary stretch: copied as it is
             out.append(folded[i:k])
-            idx.extend(range(i, k))
+            copy(ident[i:k])            # offsets i … k-1, copied as a block
             prev = folded[k - 1]
             i = k
             continue
@@ -254,12 +274,17 @@ def _column_breaks(text: str) -> dict[int, int]:
             continue
         if text[b] == "\n" or (a > 0 and text[a - 1] == "\n"):
             continue  # part of a longer run
+        breaks = m.group().count("\n")
+        if breaks == 1 and not text[a - 1].isspace() and not text[b].isspace():
+            # both lines have text next to the break: no need to cut them out and strip them
+            if not text.startswith(("#", "——"), b):
+                joins[a] = b
+            continue
         prev_line = text[text.rfind("\n", 0, a) + 1:a].strip()
         nl = text.find("\n", b)
         next_line = text[b: nl if nl >= 0 else len(text)].strip()
         if not prev_line or not next_line or next_line.startswith(("#", "——")):
             continue
-        breaks = m.group().count("\n")
         if breaks == 1:
             joins[a] = b
         elif breaks == 2:
