@@ -512,6 +512,17 @@ def test_scanning_from_first_characters_finds_what_finditer_finds(text):
             [m.span() for m in rx.finditer(text)]
 
 
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_BEFORE), st.sampled_from(_NUMBER), st.sampled_from(_AFTER),
+                          st.sampled_from(_AFTER)).map("".join), max_size=4).map("".join))
+@example("约3至5亿元，不少于1,200平方米，数十家，百分之九十五，达到千平方米，一百二十余户")
+def test_the_look_ahead_scan_finds_what_the_quantity_pattern_finds(text):
+    """QUANTITY_SCAN (the pattern behind a look-ahead for its first characters) gives the
+    same matches, with the same groups, as QUANTITY_RE."""
+    fast = [(m.span(), m.groupdict()) for m in _numbers.QUANTITY_SCAN.finditer(text)]
+    assert fast == [(m.span(), m.groupdict()) for m in _numbers.QUANTITY_RE.finditer(text)]
+
+
 def test_quantities_and_periods_on_a_fixture_sentence():
     text = "截至2023年6月底，该园区总投资约3至5亿元，占地120亩，入驻企业数十家，预计2025年底建成投运。"
     spans = [text[a:b] for a, b, _ in find_quantities(text)]

@@ -38,7 +38,7 @@ from itertools import accumulate, compress
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
-from .numbers import QUANTITY_FIRST, QUANTITY_RE, Quantity, finditer_at, finditer_near, quantity_from_match
+from .numbers import QUANTITY_SCAN, Quantity, finditer_near, quantity_from_match
 
 __all__ = ["Metric", "extract_metrics", "find_quantities"]
 
@@ -188,7 +188,7 @@ def find_quantities(text: str, sentences: list[tuple[int, int]] | None = None) -
         sentences = _spans(text, SENTENCE_END)
     sent_starts = [s for s, _ in sentences] or [0]
     out = []
-    for m in finditer_at(QUANTITY_RE, QUANTITY_FIRST, text):
+    for m in QUANTITY_SCAN.finditer(text):
         k = bisect.bisect_right(sent_starts, m.start()) - 1
         if _acceptable(text, m, sent_starts[max(k, 0)]):
             out.append((m.start(), m.end(), quantity_from_match(m)))
@@ -473,6 +473,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     sentence_texts: dict[tuple[int, int], str] = {}   # one string per sentence, shared
     subjects: list[str] = []       # out[i].subject, kept in step
     memo: dict = {}                # _subject's findings at each clause start
+    name, to_original = report.name, report.to_original
     last_end: int | None = None
     last_sentence = last_clause = -1
     last_from_place = False
@@ -481,7 +482,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         sentence = sentences[si] if sentences else (0, len(text))
         ci = max(bisect.bisect_right(clause_starts, a) - 1, 0)
         clause = clauses[ci] if clauses else (0, len(text))
-        oa, ob = report.to_original(a, b)
+        oa, ob = to_original(a, b)
         art = arts[max(bisect.bisect_right(art_starts, oa) - 1, 0)] if arts else None
         sd = getattr(art, "subdistrict", "") or ""
         district = getattr(art, "district", "") or ""
@@ -505,11 +506,10 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         period = _period(text, clause[0], a, in_sentence, clause_ends)
         if q.kind == "date":
             period = None
-        out.append(Metric(report=report.name, article=sd, subject=subject, subject_type=stype,
-                          metric=label, value=q.value, unit=q.unit,
-                          raw=text[a:b], qualifier=q.qualifier, period=period,
-                          start=oa, end=ob, sentence=_sentence_text(text, sentence, sentence_texts),
-                          high=q.high))
+        # (the fields in their order: report, article, subject, subject_type, metric, value,
+        # unit, raw, qualifier, period, start, end, sentence, high)
+        out.append(Metric(name, sd, subject, stype, label, q.value, q.unit, text[a:b], q.qualifier,
+                          period, oa, ob, _sentence_text(text, sentence, sentence_texts), q.high))
         subjects.append(subject)
         last_end, last_sentence, last_clause = b, sentence[0], clause[0]
         last_from_place = (subject, stype) != fallback

@@ -74,6 +74,10 @@ QUANTITY_RE = re.compile(
 
 # every character a QUANTITY_RE match can start with (see finditer_at)
 QUANTITY_FIRST = re.compile(r"[约近超逾达不最至数百\d一二两三四五六七八九十千]")
+#: QUANTITY_RE behind a look-ahead for one of those characters: ``QUANTITY_SCAN.finditer``
+#: finds what ``QUANTITY_RE.finditer`` finds (same groups), and the regex engine skips the
+#: other positions at once, without a step in Python per candidate (finditer_at)
+QUANTITY_SCAN = re.compile(f"(?={QUANTITY_FIRST.pattern})(?:{QUANTITY_RE.pattern})")
 
 
 def finditer_at(rx: re.Pattern, first: re.Pattern, text: str) -> Iterator[re.Match]:
