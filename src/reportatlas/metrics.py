@@ -38,6 +38,7 @@ from itertools import accumulate, compress
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
+from .corpus import Report
 from .numbers import QUANTITY_SCAN, Quantity, finditer_near, quantity_from_match
 
 __all__ = ["Metric", "extract_metrics", "find_quantities"]
@@ -118,9 +119,11 @@ class Metric:
 _SPLITS: dict[str, re.Pattern] = {}
 
 
-def _spans(text: str, ends: str, marks: list[int] | None = None) -> list[tuple[int, int]]:
+def _spans(text: str, ends: str, marks: list[int] | None = None,
+           starts: list[int] | None = None) -> list[tuple[int, int]]:
     """The non-empty stretches of ``text`` between the characters of ``ends``; the positions
-    of those characters are appended to ``marks`` when given."""
+    of those characters are appended to ``marks`` and the stretches' starts to ``starts``
+    when given."""
     rx = _SPLITS.get(ends)
     if rx is None:
         rx = _SPLITS[ends] = re.compile("[" + re.escape(ends) + "]")
@@ -131,6 +134,8 @@ def _spans(text: str, ends: str, marks: list[int] | None = None) -> list[tuple[i
     after.insert(0, 0)                                   # each stretch's start
     if marks is not None:
         marks.extend(stops[:-1])       # the end of the text is not a mark
+    if starts is not None:
+        starts.extend(compress(after, lens))
     return list(compress(zip(after, stops), lens))
 
 
@@ -222,7 +227,7 @@ def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Qua
 
 # --------------------------------------------------------------------------- attribution
 
-@dataclass
+@dataclass(slots=True)
 class _Place:
     start: int       # normalised offsets
     end: int
@@ -233,10 +238,14 @@ class _Place:
 def _norm_places(report, places: Iterable[Any]) -> list[_Place]:
     out = []
     to_norm = getattr(report, "to_normalized", None)
+    offsets = getattr(report, "offsets", None) if isinstance(report, Report) else None
+    name = report.name
     for p in places:
-        if getattr(p, "report", report.name) != report.name:
+        if getattr(p, "report", name) != name:
             continue
-        if to_norm is not None:
+        if offsets is not None:         # Report.to_normalized without two calls a place
+            a, b = bisect.bisect_left(offsets, p.start), bisect.bisect_left(offsets, p.end - 1) + 1
+        elif to_norm is not None:
             a, b = to_norm(p.start), to_norm(p.end - 1) + 1
         else:
             a, b = p.start, p.end
@@ -451,11 +460,11 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     ``places`` are place mentions with original ``start``/``end``, ``name``, ``place_type``.
     """
     text = report.normalized
-    sentences = _spans(text, SENTENCE_END)
-    sent_starts = [s for s, _ in sentences]
+    sent_starts: list[int] = []
+    sentences = _spans(text, SENTENCE_END, starts=sent_starts)
     clause_ends: list[int] = []
-    clauses = _spans(text, CLAUSE_END, clause_ends)
-    clause_starts = [s for s, _ in clauses]
+    clause_starts: list[int] = []
+    clauses = _spans(text, CLAUSE_END, clause_ends, clause_starts)
     plist = _norm_places(report, places)
     pstarts = [p.start for p in plist]
     arts = sorted(articles, key=lambda a: a.start)
