@@ -215,16 +215,24 @@ class PlaceFinder:
         chosen = self._short_forms(text, chosen, report, articles)
         out = []
         bounds = [m.start() for m in _SENTENCE_END.finditer(text)]
-        sentences: dict[str, str] = {}    # one string per sentence, shared by its mentions
+        nb = len(bounds)
+        sentences: dict = {}    # one string per sentence, shared by its mentions
+        name, to_original = report.name, report.to_original
         for c in chosen:
-            oa, ob = report.to_original(c.start, c.end)
+            a, b = c.start, c.end
+            oa, ob = to_original(a, b)
             art = article_at(articles, oa)
-            sentence = _sentence(text, c.start, c.end, bounds)
-            out.append(PlaceMention(
-                report=report.name, article=art.subdistrict if art else "",
-                district=art.district if art else "", mention=text[c.start:c.end],
-                name=c.name, place_type=c.place_type, start=oa, end=ob,
-                sentence=sentences.setdefault(sentence, sentence), known=c.known))
+            # the sentence around the mention (_sentence), cut out once per pair of bounds
+            j = bisect.bisect_left(bounds, a)
+            k = bisect.bisect_left(bounds, b, j)
+            sentence = sentences.get((j, k))
+            if sentence is None:
+                sentence = text[bounds[j - 1] + 1 if j else 0:bounds[k] + 1 if k < nb else len(text)].strip()
+                sentence = sentences[(j, k)] = sentences.setdefault(sentence, sentence)
+            # (the fields in their order: report, article, district, mention, name, place_type,
+            # start, end, sentence, known)
+            out.append(PlaceMention(name, art.subdistrict if art else "", art.district if art else "",
+                                    text[a:b], c.name, c.place_type, oa, ob, sentence, c.known))
         if self.autoflush:
             _VERB_CUTS.flush()
         return out
