@@ -288,7 +288,7 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     ``prev`` is ``(end, subject, subject_type, clause_start, from_place)`` of the previous
     quantity of the same sentence, or None.  ``starts`` are the places' starts and
     ``clause_ends`` the positions of the clause ends of ``text`` (computed when not given);
-    ``memo`` (one dict per text and place list) keeps what was found at each clause start.
+    ``memo`` (one dict per text and place list) keeps what was found in each sentence.
     """
     if memo is None:
         memo = {}
@@ -328,16 +328,18 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     # "园区整体运营后…", "板块内已落地项目…": a word that points back to a park or zone
     semi = max(text.rfind(";", sentence[0], clause[0]), text.rfind("；", sentence[0], clause[0]))
     lo = max(sentence[0], semi + 1)
-    # the clause starts of the sentence up to this clause (lo is one of them)
-    key = (sentence[0], clause[0])
-    cands = memo.get(key)
-    if cands is None:
-        cands = memo[key] = [sentence[0]] + _clause_starts(text, sentence[0], clause[0], clause_ends)
+    # the clause starts of the sentence (lo is one of them) that open with a pointing word
+    # or a place, found once per sentence: (clause start, pointing word or None, place index or -1)
+    key = sentence
+    openings = memo.get(key)
+    if openings is None:
+        openings = memo[key] = _openings(text, sentence, places, starts, clause_ends)
     ana = None                     # the pointing word opens a clause: "园区整体运营后，…"
-    for cs in reversed(cands):
+    for cs, hit, _ in reversed(openings):
+        if cs > clause[0]:
+            continue
         if cs < lo:
             break
-        hit = _opening(text, cs, places, starts, memo)[0]
         if hit and hit.end() <= num_start:
             ana = hit
             break
@@ -362,9 +364,8 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
         if p.place_type in ("site", "zone", "park"):
             return p.name, p.place_type, clause[0]
     # the topic of the sentence: a clause that opens with a place (中原小微企业园是…，占地…)
-    for cs in reversed(cands):
-        j = _opening(text, cs, places, starts, memo)[1]
-        if j < 0 or places[j].start >= clause[0]:
+    for cs, _, j in reversed(openings):
+        if cs > clause[0] or j < 0 or places[j].start >= clause[0]:
             continue
         p = places[j]
         if p.place_type not in _TOPIC_TYPES or p.place_type == "subdistrict":
@@ -375,18 +376,22 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     return fallback[0], fallback[1], clause[0]
 
 
-def _opening(text: str, cs: int, places: list[_Place], starts: Sequence[int], memo: dict) -> tuple:
-    """(the pointing word opening the clause at ``cs`` or None, index of the place opening it
-    or -1), after a leading adverb; found once per clause start."""
-    got = memo.get(cs)
-    if got is None:
+def _openings(text: str, sentence: tuple[int, int], places: list[_Place], starts: Sequence[int],
+              clause_ends: Sequence[int] | None) -> list[tuple]:
+    """``(clause start, pointing word or None, index of the place or -1)`` for the clauses of
+    ``sentence`` that open (after a leading adverb) with a pointing word or a place."""
+    out = []
+    n = len(places)
+    for cs in [sentence[0]] + _clause_starts(text, sentence[0], sentence[1], clause_ends):
         adv = _LEAD_ADVERB.match(text, cs)
         lead = adv.end() if adv else cs
         j = bisect.bisect_left(starts, lead)
-        if j >= len(places) or places[j].start != lead:
+        if j >= n or places[j].start != lead:
             j = -1
-        got = memo[cs] = (_ANAPHOR.match(text, lead), j)
-    return got
+        hit = _ANAPHOR.match(text, lead)
+        if hit or j >= 0:
+            out.append((cs, hit, j))
+    return out
 
 
 _VERBS = ("建立", "设立", "组建", "成立", "新增", "新建", "建成", "发放", "清理", "整治", "引进",
@@ -481,7 +486,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     out: list[Metric] = []
     sentence_texts: dict[tuple[int, int], str] = {}   # one string per sentence, shared
     subjects: list[str] = []       # out[i].subject, kept in step
-    memo: dict = {}                # _subject's findings at each clause start
+    memo: dict = {}                # _subject's findings in each sentence
     name, to_original = report.name, report.to_original
     last_end: int | None = None
     last_sentence = last_clause = -1
