@@ -191,7 +191,12 @@ def find_quantities(text: str, sentences: list[tuple[int, int]] | None = None) -
     ``sentences`` are ``_spans(text, SENTENCE_END)`` when known."""
     if sentences is None:
         sentences = _spans(text, SENTENCE_END)
-    sent_starts = [s for s, _ in sentences] or [0]
+    return _find_quantities(text, [s for s, _ in sentences])
+
+
+def _find_quantities(text: str, sent_starts: list[int]) -> list[tuple[int, int, Quantity]]:
+    """:func:`find_quantities` given the sentences' starts."""
+    sent_starts = sent_starts or [0]
     out = []
     for m in QUANTITY_SCAN.finditer(text):
         k = bisect.bisect_right(sent_starts, m.start()) - 1
@@ -478,7 +483,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
                for m in finditer_near(PERIOD_RE, _PERIOD_FIRST, _PERIOD_ANCHOR, text, _PERIOD_BACK)]
     period_starts = [p[0] for p in periods]
 
-    found = [(a, b, q, None) for a, b, q in find_quantities(text, sentences)]
+    found = [(a, b, q, None) for a, b, q in _find_quantities(text, sent_starts)]
     found += _events(text, [(a, b) for a, b, _, _ in found])
     found.sort(key=lambda f: f[0])
     qty_starts = [f[0] for f in found]
@@ -488,19 +493,24 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     subjects: list[str] = []       # out[i].subject, kept in step
     memo: dict = {}                # _subject's findings in each sentence
     name, to_original = report.name, report.to_original
+    bisect_left, bisect_right = bisect.bisect_left, bisect.bisect_right
+    # each article's 街道 and the subject a quantity about nothing named falls back to
+    owners = []
+    for art in arts or [None]:
+        sd = getattr(art, "subdistrict", "") or ""
+        district = getattr(art, "district", "") or ""
+        owners.append((sd, (sd or district, "subdistrict" if sd else ("district" if district else ""))))
     last_end: int | None = None
     last_sentence = last_clause = -1
     last_from_place = False
     for k, (a, b, q, event_label) in enumerate(found):
-        si = max(bisect.bisect_right(sent_starts, a) - 1, 0)
-        sentence = sentences[si] if sentences else (0, len(text))
-        ci = max(bisect.bisect_right(clause_starts, a) - 1, 0)
-        clause = clauses[ci] if clauses else (0, len(text))
+        si = bisect_right(sent_starts, a) - 1
+        sentence = sentences[si if si > 0 else 0] if sentences else (0, len(text))
+        ci = bisect_right(clause_starts, a) - 1
+        clause = clauses[ci if ci > 0 else 0] if clauses else (0, len(text))
         oa, ob = to_original(a, b)
-        art = arts[max(bisect.bisect_right(art_starts, oa) - 1, 0)] if arts else None
-        sd = getattr(art, "subdistrict", "") or ""
-        district = getattr(art, "district", "") or ""
-        fallback = (sd or district, "subdistrict" if sd else ("district" if district else ""))
+        ai = bisect_right(art_starts, oa) - 1 if arts else 0
+        sd, fallback = owners[ai if ai > 0 else 0]
         prev = None
         if out and last_end is not None and last_sentence == sentence[0]:
             prev = (last_end, out[-1].subject, out[-1].subject_type, last_clause, last_from_place)
@@ -508,9 +518,13 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
                                               qty_starts, subjects, pstarts, clause_ends, memo)
         # labels start after the previous quantity in the same clause
         # (and after a period written before it: "1至5月份已完成财税…")
-        in_sentence = [p for p in periods[bisect.bisect_left(period_starts, sentence[0]):
-                                          bisect.bisect_left(period_starts, a)] if p[1] <= a]
-        prev_end = max([label_from, clause[0]] + [e for s, e, _ in in_sentence if s >= clause[0]])
+        p_lo, p_hi = bisect_left(period_starts, sentence[0]), bisect_left(period_starts, a)
+        if p_lo == p_hi:                   # no period before the number in its sentence
+            in_sentence = []
+            prev_end = label_from if label_from > clause[0] else clause[0]
+        else:
+            in_sentence = [p for p in periods[p_lo:p_hi] if p[1] <= a]
+            prev_end = max([label_from, clause[0]] + [e for s, e, _ in in_sentence if s >= clause[0]])
         if k and clause[0] <= found[k - 1][0] and found[k - 1][1] <= a:
             prev_end = max(prev_end, found[k - 1][1])
         label = event_label or _label(text, prev_end, clause[1], a, b, q.kind == "count")
