@@ -349,10 +349,13 @@ def _subdistrict_at(s: str) -> tuple[str, str] | None:
     return None
 
 
+_SENTENCE_PUNCT = re.compile("[。，,；;：:！？!?]")
+
+
 def _headline_owner(line: str) -> tuple[str, str] | None:
     """Owner of a headline line, or None if the line is not a headline."""
     s = line.strip()
-    if not s or len(s) > 80 or any(p in s for p in "。，,；;：:！？!?"):
+    if not s or len(s) > 80 or _SENTENCE_PUNCT.search(s):
         return None  # headlines are not sentences
     if "——" in s:
         tail = s.split("——", 1)[1]
@@ -370,11 +373,14 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 
 def _vote(par: str, names: set[str]) -> str | None:
     """The 街道 a paragraph talks about most (None if none or a tie)."""
-    counts = Counter({sd: par.count(sd) for sd in names if sd in par})
-    if not counts:
-        return None
-    (best, n), *rest = counts.most_common(2) + [(None, 0)]
-    return best if n > rest[0][1] else None
+    best, most, tie = None, 0, False
+    for sd in names:
+        n = par.count(sd)
+        if n > most:
+            best, most, tie = sd, n, False
+        elif n and n == most:
+            tie = True
+    return None if tie else best
 
 
 def split_articles(report: Report) -> list[Article]:
