@@ -338,7 +338,10 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     key = sentence
     openings = memo.get(key)
     if openings is None:
-        openings = memo[key] = _openings(text, sentence, places, starts, clause_ends)
+        words = memo.get("words")
+        if words is None:
+            words = memo["words"] = [m.start() for m in _ANAPHOR_WORD.finditer(text)]
+        openings = memo[key] = _openings(text, sentence, places, starts, clause_ends, words)
     ana = None                     # the pointing word opens a clause: "园区整体运营后，…"
     for cs, hit, _ in reversed(openings):
         if cs > clause[0]:
@@ -381,13 +384,41 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     return fallback[0], fallback[1], clause[0]
 
 
+_ANAPHOR_WORD = re.compile("园区|板块|片区")   # the core of every _ANAPHOR match (they cannot overlap)
+_ADVERB_MAX = 5                                # the longest _LEAD_ADVERB match (截至目前，)
+
+
 def _openings(text: str, sentence: tuple[int, int], places: list[_Place], starts: Sequence[int],
-              clause_ends: Sequence[int] | None) -> list[tuple]:
+              clause_ends: Sequence[int] | None, words: Sequence[int] | None = None) -> list[tuple]:
     """``(clause start, pointing word or None, index of the place or -1)`` for the clauses of
-    ``sentence`` that open (after a leading adverb) with a pointing word or a place."""
+    ``sentence`` that open (after a leading adverb) with a pointing word or a place.
+
+    ``words`` are the positions of every 园区/板块/片区 in ``text``: then only the clause starts
+    a few characters before a place or such a word are looked at (no other can open with one)."""
     out = []
     n = len(places)
-    for cs in [sentence[0]] + _clause_starts(text, sentence[0], sentence[1], clause_ends):
+    s0, s1 = sentence
+    if clause_ends is None or words is None:
+        cands = [s0] + _clause_starts(text, s0, s1, clause_ends)
+    else:
+        # a place opening the clause at cs starts at cs … cs + _ADVERB_MAX; a pointing word
+        # (该/整个 + the core word) has its core word at most 2 characters later
+        near = set()
+        for lo_back, positions, lo, hi in (
+                (_ADVERB_MAX, starts, bisect.bisect_left(starts, s0), bisect.bisect_right(starts, s1 + _ADVERB_MAX)),
+                (_ADVERB_MAX + 2, words, bisect.bisect_left(words, s0), bisect.bisect_right(words, s1 + _ADVERB_MAX + 2))):
+            for i in range(lo, hi):
+                at = positions[i]
+                first = at - lo_back if at - lo_back > s0 else s0
+                if first == s0:
+                    near.add(s0)
+                # clause starts e + 1 in [first, at] for clause ends e of the sentence
+                e_lo = first - 1 if first - 1 > s0 else s0
+                e_hi = at - 1 if at - 1 < s1 - 1 else s1 - 1
+                for k in range(bisect.bisect_left(clause_ends, e_lo), bisect.bisect_right(clause_ends, e_hi)):
+                    near.add(clause_ends[k] + 1)
+        cands = sorted(near)
+    for cs in cands:
         adv = _LEAD_ADVERB.match(text, cs)
         lead = adv.end() if adv else cs
         j = bisect.bisect_left(starts, lead)
