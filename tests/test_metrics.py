@@ -548,3 +548,25 @@ def test_scanning_near_anchors_finds_what_finditer_finds(text):
     for rx, first, anchor, back in _NEAR:
         assert [m.span() for m in _numbers.finditer_near(rx, first, anchor, text, back)] == \
             [m.span() for m in rx.finditer(text)]
+
+
+_OPENING_TOKENS = ["园区", "该园区", "整个片区", "板块", "目前，", "截至目前,", "其中", "同时", "，", "；", "。",
+                   "芝麻街", "建设", "区", "该"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from(_OPENING_TOKENS), max_size=14).map("".join), st.data())
+def test_clause_openings_found_near_places_are_those_of_every_clause_start(text, data):
+    """Looking only a few characters before each place and each 园区/板块/片区 finds the same
+    clause openings as looking at every clause start of the sentence."""
+    spots = sorted(set(data.draw(st.lists(st.integers(0, max(len(text) - 1, 0)), max_size=5)))) if text else []
+    places = [_metrics._Place(a, a + 1, "P", "site") for a in spots]
+    starts = [p.start for p in places]
+    clause_ends: list[int] = []
+    _metrics._spans(text, _metrics.CLAUSE_END, clause_ends)
+    words = [m.start() for m in _metrics._ANAPHOR_WORD.finditer(text)]
+    for sentence in _metrics._spans(text, _metrics.SENTENCE_END):
+        fast = _metrics._openings(text, sentence, places, starts, clause_ends, words)
+        every = _metrics._openings(text, sentence, places, starts, clause_ends)
+        assert [(cs, hit and hit.span(), j) for cs, hit, j in fast] == \
+            [(cs, hit and hit.span(), j) for cs, hit, j in every]
