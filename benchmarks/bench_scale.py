@@ -137,6 +137,12 @@ def run(*, quick: bool = False, sizes: list[int] | None = None, local_max: int =
         "dask_geopandas.read_parquet each time (read + decode included); local = reportatlas.query on a "
         "GeoDataFrame already in memory (its read time is not included), after its index is built by a first "
         "untimed question (that time is its own row).",
+        "Reading: each dask question starts again from the GeoParquet files (10M WKB points decoded each "
+        "time; how much of each time that is was not measured separately); a session asking many questions "
+        "would `client.persist()` the frame once. In memory at 1M the local engine is far faster than dask on "
+        "2 local workers: the dask engine is for data that does not fit one process, not for speed on one "
+        "machine. 10M points ran in partitions of 500k with 2 workers of 4 GiB each, so no process ever held "
+        "them all.",
         "identical = same rows in the same order with bit-equal distances; aggregate: same groups and counts, sums "
         "equal to 1e-13 (ours are correctly rounded, query.py's use pandas' summation).",
         "questions as in 'Queries at scale': 1 km around a point, 200 m of a 20 km road, one 街道 cell, k = 10, "
