@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ReportAtlasError
-from .forked import exit_child, portable
+from .forked import exit_child, portable, reap
 
 log = logging.getLogger("reportatlas.layers")
 
@@ -350,11 +350,7 @@ class Writer:
         if self.pid is None:
             return None
         pid, self.pid = self.pid, None
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return None
-        return os.waitstatus_to_exitcode(status)
+        return reap(pid)
 
     def close(self) -> None:
         """Stop the writer and reap it: it exits once its input is closed, or at once (SIGTERM)

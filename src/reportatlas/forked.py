@@ -33,6 +33,16 @@ def portable(exc: BaseException) -> BaseException:
         return ForkError(f"{type(exc).__name__}: {exc}")
 
 
+def reap(pid: int) -> int | None:
+    """Wait for a forked child; its exit code (negative: the signal that ended it), or None
+    when it was already reaped."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
+    return os.waitstatus_to_exitcode(status)
+
+
 def exit_child(code: int) -> None:  # pragma: no cover - runs in a child
     """End a forked child at once (no atexit handlers, no parent's cleanup run twice),
     with what it printed flushed."""
@@ -95,8 +105,4 @@ class Forked:
         if self.pid is None:
             return None
         pid, self.pid = self.pid, None
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return None
-        return os.waitstatus_to_exitcode(status)
+        return reap(pid)
