@@ -466,11 +466,13 @@ class Geocoder:
         roads a and b, from the best evidence there is, in this order: a crossing entry or the
         two lines meeting (within the tolerance); the same for another section name of either
         road (嵩山路 for 嵩山北路); the lines prolonged, or a road known only as a point."""
+        pairs = None
         for weak in (False, True):
             found = self._pair_metric(a, b, ctx, weak=weak)
             if found is not None:
                 return found
-            variants = [(got, va, vb) for va, vb in self._variant_pairs(a, b)
+            pairs = self._variant_pairs(a, b) if pairs is None else pairs
+            variants = [(got, va, vb) for va, vb in pairs
                         if (got := self._pair_metric(va, vb, ctx, weak=weak)) is not None]
             if variants:   # the most confident; the first of equals
                 (point, conf, source, method, _), va, vb = max(variants, key=lambda v: v[0][1])
@@ -480,8 +482,12 @@ class Geocoder:
 
     def _variant_pairs(self, a: str, b: str) -> list[tuple[str, str]]:
         """(a', b') where a' is a or another section name of a that the gazetteer knows, same for b."""
+        memo = self.__dict__.setdefault("_known_variants", {})   # road name → its known section names
+
         def known(name):
-            return [v for v in rel.road_variants(name) if self.index.lookup(normalize(v))]
+            if name not in memo:
+                memo[name] = [v for v in rel.road_variants(name) if self.index.lookup(normalize(v))]
+            return memo[name]
         va, vb = known(a), known(b)
         return [(a, y) for y in vb] + [(x, b) for x in va] + [(x, y) for x in va for y in vb]
 
