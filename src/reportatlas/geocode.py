@@ -219,6 +219,7 @@ class Geocoder:
         self._district_names = sorted({r.name for r in rows if r.kind == "district"} | {r.district for r in rows if r.district})
         self._crossings_by_road: dict[str, list[int]] = {}
         self._crossings = self._crossing_index()
+        self._known_variants: dict[str, list[str]] = {}   # road name → its section names the gazetteer knows
         # administrative prefixes dropped from the front of an address, outermost first
         self._prefixes = _ADMIN_PREFIXES + tuple(sorted({normalize(d) for d in self._district_names}, key=len, reverse=True)) \
             + tuple(sorted({normalize(d) for d in self._subdistrict_names}, key=len, reverse=True))
@@ -482,7 +483,7 @@ class Geocoder:
 
     def _variant_pairs(self, a: str, b: str) -> list[tuple[str, str]]:
         """(a', b') where a' is a or another section name of a that the gazetteer knows, same for b."""
-        memo = self.__dict__.setdefault("_known_variants", {})   # road name → its known section names
+        memo = self._known_variants
 
         def known(name):
             if name not in memo:
