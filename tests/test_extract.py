@@ -471,3 +471,36 @@ def test_small_inputs_stay_in_one_process(tmp_path, monkeypatch):
     if len(__import__("os").sched_getaffinity(0)) > 1:
         with pytest.raises(AssertionError, match="process pool"):
             extract([tmp_path], known_names=hierarchy_known_names())
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    import os
+
+    import reportatlas.extract as ex_mod
+
+    for i in range(6):
+        (tmp_path / f"r{i}.txt").write_text(f"须水街道新建青槐{i}路，投资{i + 1}万元。", encoding="utf-8")
+    # the forked worker inherits this: it dies on its first chunk without sending anything
+    monkeypatch.setattr(ex_mod, "_work_chunk", lambda chunk: os._exit(3))
+    with pytest.raises(RuntimeError, match="exit codes 3"):
+        extract([tmp_path], known_names=hierarchy_known_names(), jobs=2)
+
+
+def test_the_work_is_shared_between_this_process_and_the_worker(tmp_path, monkeypatch):
+    import reportatlas.extract as ex_mod
+
+    for i in range(8):
+        (tmp_path / f"r{i}.txt").write_text(f"须水街道新建青槐{i}路，投资{i + 1}万元。", encoding="utf-8")
+    here = []
+    real = ex_mod._extract_items
+
+    def spy(items, finder):
+        here.append([p.name for p in items])     # only calls in this process are seen
+        return real(items, finder)
+
+    monkeypatch.setattr(ex_mod, "_extract_items", spy)
+    ex = extract([tmp_path], known_names=hierarchy_known_names(), jobs=2)
+    assert [r.name for r in ex.reports] == [f"r{i}.txt" for i in range(8)]
+    done_here = [n for chunk in here for n in chunk]
+    # this process took chunks from the front, the worker the rest from the back
+    assert done_here and done_here == [f"r{i}.txt" for i in range(len(done_here))]

@@ -203,13 +203,7 @@ def _extract_items(work: list[Report | Path], finder) -> list[tuple]:
     return out
 
 
-_WORKER_FINDER = None
-
-
-def _init_worker(known_names: list[KnownName]) -> None:
-    global _WORKER_FINDER
-    from .placenames import PlaceFinder
-    _WORKER_FINDER = PlaceFinder(known_names)
+_WORKER_FINDER = None     # the finder a forked worker inherits from the parent
 
 
 def _fields(cls) -> "operator.attrgetter":
@@ -231,23 +225,151 @@ def _rebuild(item: tuple) -> tuple:
     return report, articles, list(starmap(PlaceMention, places)), list(starmap(Metric, metrics))
 
 
-def _extract_parallel(work: list[Report | Path], known_names: list[KnownName], jobs: int) -> list[tuple]:
-    """``_extract_items`` over ``jobs`` processes, a few chunks of files per process; the
-    results come back in the order of ``work``, and the first error (in that order) is raised."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _chunks(work: list[Report | Path], count: int) -> list[list[Report | Path]]:
+    """``work`` cut, in order, into about ``count`` runs of about the same size in bytes."""
+    sizes = [len(w.text) * 3 if isinstance(w, Report) else w.stat().st_size for w in work]
+    target = max(1, sum(sizes) // max(1, count))
+    out: list[list[Report | Path]] = [[]]
+    filled = 0
+    for item, size in zip(work, sizes):
+        if out[-1] and filled + size > target:
+            out.append([])
+            filled = 0
+        out[-1].append(item)
+        filled += size
+    return out
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    per_chunk = max(1, len(work) // (jobs * 4))
-    chunks = [work[i:i + per_chunk] for i in range(0, len(work), per_chunk)]
+
+def _extract_parallel(work: list[Report | Path], known_names: list[KnownName], jobs: int) -> list[tuple]:
+    """``_extract_items`` in this process and ``jobs - 1`` forked workers.
+
+    The work is cut into small chunks, claimed through two shared counters: this process
+    takes chunks from the front and extracts them itself (nothing to send back), the
+    workers take them from the back, until the two ends meet.  No worker waits for this
+    process to hand it work; each sends its results down a pipe that a thread here reads
+    meanwhile.  The results come back in the order of ``work``, and the first error (in
+    that order) is raised.  Without ``fork`` (not on Linux) everything runs here."""
+    import multiprocessing
+    import threading
+
+    from .placenames import PlaceFinder
+
+    global _WORKER_FINDER
+    finder = _WORKER_FINDER = PlaceFinder(known_names)   # built once; the workers fork with it
+    if "fork" not in multiprocessing.get_all_start_methods():   # pragma: no cover - not Linux
+        return _extract_items(work, finder)
+    context = multiprocessing.get_context("fork")
+    chunks = _chunks(work, jobs * 16)
+    outcome: list[tuple[bool, Any]] = [(False, None)] * len(chunks)   # (ok, results or error)
+    ends = context.RawArray("q", [0, len(chunks)])   # next from the front, one past next from the back
+    lock = context.Lock()
+    # a worker's puts go through its own feeder thread: it never waits for this process to read
+    queue = context.Queue()
+    _widen_pipe(queue)
     # what comes back is many small acyclic objects: no cyclic GC passes over them meanwhile
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    workers = [context.Process(target=_drain, args=(chunks, ends, lock, queue), daemon=True)
+               for _ in range(jobs - 1)]
     try:
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(known_names,)) as pool:
-            return [_rebuild(r) for part in pool.map(_work_chunk, chunks) for r in part]
+        for w in workers:
+            w.start()
+        reader = threading.Thread(target=_collect, args=(queue, workers, outcome), daemon=True)
+        reader.start()
+        while True:
+            with lock:
+                i = ends[0]
+                if i >= ends[1]:
+                    break
+                ends[0] = i + 1
+            try:
+                outcome[i] = (True, _extract_items(chunks[i], finder))
+            except Exception as exc:
+                outcome[i] = (False, exc)
+                with lock:
+                    ends[1] = ends[0]   # the workers' chunks all come later in the order: stop
+                break
+        reader.join()
     finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+            w.join()
         if gc_was_enabled:
             gc.enable()
+    results: list[tuple] = []
+    for ok, value in outcome:
+        if not ok:
+            if value is None:
+                codes = ", ".join(str(w.exitcode) for w in workers)
+                raise RuntimeError(f"an extraction worker process ended without its results (exit codes {codes})")
+            raise value
+        results += value
+    return results
+
+
+def _drain(chunks: list[list[Report | Path]], ends, lock, queue) -> None:
+    """A worker: claims chunks from the back until the two ends meet, and sends
+    ``(index, ok, results or error)`` for each, then ``None``."""
+    try:
+        while True:
+            with lock:
+                i = ends[1] - 1
+                if i < ends[0]:
+                    break
+                ends[1] = i
+            try:
+                item = (i, True, _work_chunk(chunks[i]))
+            except Exception as exc:
+                item = (i, False, _sendable(exc))
+            queue.put(item)
+    finally:
+        queue.put(None)
+
+
+def _widen_pipe(queue) -> None:
+    """Let the queue's pipe hold a whole chunk's results (Linux allows up to 1 MB without
+    privileges): each read then takes the data of a chunk at once, instead of 64 KB at a time
+    with a wait for this process's main thread in between."""
+    import fcntl
+    try:
+        fcntl.fcntl(queue._writer.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _sendable(exc: Exception) -> Exception:
+    """``exc``, or a RuntimeError with its message when it cannot be pickled."""
+    import pickle
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _collect(queue, workers: list, outcome: list) -> None:
+    """The parent's reader: every worker's results into ``outcome`` until each has said it is
+    done (or has died: its chunks then stay without an outcome)."""
+    from queue import Empty
+
+    running = len(workers)
+    while running:
+        try:
+            item = queue.get(timeout=0.5)
+        except Empty:     # notice a worker that died without saying it was done
+            if not any(w.is_alive() for w in workers) and queue.empty():
+                return
+            continue
+        if item is None:
+            running -= 1
+            continue
+        i, ok, value = item
+        outcome[i] = (True, [_rebuild(r) for r in value]) if ok else (False, value)
+
+
+def _init_worker(known_names: list[KnownName]) -> None:
+    """A worker started without fork builds its own finder."""
+    global _WORKER_FINDER
+    from .placenames import PlaceFinder
+    _WORKER_FINDER = PlaceFinder(known_names)
