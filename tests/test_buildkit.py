@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from shapely.geometry import box, mapping
@@ -123,3 +124,16 @@ def test_build_from_the_cached_kit_equals_a_build_from_the_gazetteer(shared_repo
 
     assert kit_build.counts == fresh.counts and kit_build.counts["sites"] > 50
     assert tables(kit_build.atlas_path) == tables(fresh.atlas_path)
+
+
+def test_every_module_the_geocoder_is_made_of_is_in_the_kit_key():
+    """A change to any module the kit's Geocoder is built from must make a new kit."""
+    import subprocess
+    import sys
+
+    code = ("import sys, reportatlas.buildkit, reportatlas.geocode; "
+            "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('reportatlas.')))")
+    files = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    package = Path(buildkit.PACKAGE_DIR)
+    loaded = {Path(f).resolve().relative_to(package).as_posix() for f in files}
+    assert loaded and not loaded - set(buildkit.KIT_SOURCES)

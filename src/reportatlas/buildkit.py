@@ -59,8 +59,9 @@ def area_rows(gazetteer) -> list[dict[str, Any]]:
 
 #: the modules whose code decides what the kit holds: the geocoder's construction, the
 #: gazetteer's parsing and this module (edits elsewhere do not make a new kit)
-KIT_SOURCES = ("buildkit.py", "geocode.py", "nameindex.py", "relational.py", "overrides.py", "online.py",
-               "precision.py", "crs.py", "errors.py", "gazetteer/__init__.py", "gazetteer/io.py")
+KIT_SOURCES = ("buildkit.py", "geocode.py", "geocode_relational.py", "nameindex.py", "relational.py",
+               "overrides.py", "online.py", "precision.py", "crs.py", "errors.py", "gazetteer/__init__.py",
+               "gazetteer/io.py")
 
 
 def _sources_digest() -> bytes:
