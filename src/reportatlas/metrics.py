@@ -116,27 +116,28 @@ class Metric:
 
 # --------------------------------------------------------------------------- finding
 
-_SPLITS: dict[str, re.Pattern] = {}
+_SENTENCE_MARK = re.compile("[" + re.escape(SENTENCE_END) + "]")
+_CLAUSE_MARK = re.compile("[" + re.escape(CLAUSE_END) + "]")
+_START = re.Match.start
 
 
-def _spans(text: str, ends: str, marks: list[int] | None = None,
-           starts: list[int] | None = None) -> list[tuple[int, int]]:
-    """The non-empty stretches of ``text`` between the characters of ``ends``; the positions
-    of those characters are appended to ``marks`` and the stretches' starts to ``starts``
-    when given."""
-    rx = _SPLITS.get(ends)
-    if rx is None:
-        rx = _SPLITS[ends] = re.compile("[" + re.escape(ends) + "]")
-    # one split in C; the stretches' bounds by running sums, also in C (no step per stretch)
-    lens = list(map(len, rx.split(text)))
-    after = list(accumulate(map((1).__add__, lens)))      # one past each stretch's end mark
-    stops = list(map((-1).__add__, after))               # each stretch's end (= its mark)
-    after.insert(0, 0)                                   # each stretch's start
-    if marks is not None:
-        marks.extend(stops[:-1])       # the end of the text is not a mark
-    if starts is not None:
-        starts.extend(compress(after, lens))
-    return list(compress(zip(after, stops), lens))
+def _marks(rx: re.Pattern, text: str, lo: int = 0, hi: int | None = None) -> list[int]:
+    """The positions of the matches of ``rx`` (a character class) in ``text[lo:hi]``."""
+    # map() over the matches: the loop runs in C, no Python step per mark
+    return list(map(_START, rx.finditer(text, lo, len(text) if hi is None else hi)))
+
+
+def _around(marks: Sequence[int], pos: int, lo: int, hi: int) -> tuple[int, int]:
+    """The stretch of ``[lo, hi)`` between two of the (sorted) ``marks`` that holds ``pos``
+    (``pos`` not itself a mark): from one past the last mark before it to the next mark."""
+    j = bisect.bisect_right(marks, pos)
+    return (marks[j - 1] + 1 if j else lo), (marks[j] if j < len(marks) else hi)
+
+
+def _spans(text: str, ends: str) -> list[tuple[int, int]]:
+    """The non-empty stretches of ``text`` between the characters of ``ends``."""
+    marks = _marks(re.compile("[" + re.escape(ends) + "]"), text)
+    return [(a, b) for a, b in zip([0] + [m + 1 for m in marks], marks + [len(text)]) if a < b]
 
 
 def _clause_starts(text: str, lo: int, hi: int, clause_ends: Sequence[int] | None) -> list[int]:
@@ -186,21 +187,18 @@ def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
     return True
 
 
-def find_quantities(text: str, sentences: list[tuple[int, int]] | None = None) -> list[tuple[int, int, Quantity]]:
-    """All quantities in ``text`` as ``(start, end, Quantity)`` (offsets into ``text``);
-    ``sentences`` are ``_spans(text, SENTENCE_END)`` when known."""
-    if sentences is None:
-        sentences = _spans(text, SENTENCE_END)
-    return _find_quantities(text, [s for s, _ in sentences])
+def find_quantities(text: str) -> list[tuple[int, int, Quantity]]:
+    """All quantities in ``text`` as ``(start, end, Quantity)`` (offsets into ``text``)."""
+    return _find_quantities(text, _marks(_SENTENCE_MARK, text))
 
 
-def _find_quantities(text: str, sent_starts: list[int]) -> list[tuple[int, int, Quantity]]:
-    """:func:`find_quantities` given the sentences' starts."""
-    sent_starts = sent_starts or [0]
+def _find_quantities(text: str, sent_marks: list[int]) -> list[tuple[int, int, Quantity]]:
+    """:func:`find_quantities` given the positions of the sentence ends."""
     out = []
+    bisect_right = bisect.bisect_right
     for m in QUANTITY_SCAN.finditer(text):
-        k = bisect.bisect_right(sent_starts, m.start()) - 1
-        if _acceptable(text, m, sent_starts[max(k, 0)]):
+        k = bisect_right(sent_marks, m.start())      # the sentence starts after mark k - 1
+        if _acceptable(text, m, sent_marks[k - 1] + 1 if k else 0):
             out.append((m.start(), m.end(), quantity_from_match(m)))
     return out
 
@@ -292,7 +290,8 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
 
     ``prev`` is ``(end, subject, subject_type, clause_start, from_place)`` of the previous
     quantity of the same sentence, or None.  ``starts`` are the places' starts and
-    ``clause_ends`` the positions of the clause ends of ``text`` (computed when not given);
+    ``clause_ends`` the positions of the clause ends inside the sentence (or of all of
+    ``text``; looked for when not given);
     ``memo`` (one dict per text and place list) keeps what was found in each sentence.
     """
     if memo is None:
@@ -457,8 +456,11 @@ def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool)
 
 
 def _period(text: str, clause_start: int, num_start: int, sent_periods,
-            clause_ends: Sequence[int] | None = None) -> str | None:
+            clause_ends: Sequence[int] | None = None, sent_start: int = 0) -> str | None:
     """The last period before the number in its sentence that reaches it.
+
+    ``clause_ends`` are the positions of the clause ends inside the sentence that starts
+    at ``sent_start`` (or of all of ``text``), looked for when not given.
 
     A period opening a clause (``截至6月底，…``, ``上半年累计…``) holds for the rest of the
     sentence; one inside a clause (``发放2022年7月至2023年1月申报的补贴…``) only for that clause.
@@ -471,7 +473,7 @@ def _period(text: str, clause_start: int, num_start: int, sent_periods,
             k = max(text.rfind(ch, 0, a) for ch in CLAUSE_END) + 1
         else:                       # the last clause end before the period, by binary search
             j = bisect.bisect_left(clause_ends, a)
-            k = clause_ends[j - 1] + 1 if j else 0
+            k = clause_ends[j - 1] + 1 if j else sent_start
         if a >= clause_start or _PERIOD_LEAD_RE.fullmatch(text[k:a]):
             best = (a, b, s)
     if best is None:
@@ -501,11 +503,9 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     ``places`` are place mentions with original ``start``/``end``, ``name``, ``place_type``.
     """
     text = report.normalized
-    sent_starts: list[int] = []
-    sentences = _spans(text, SENTENCE_END, starts=sent_starts)
-    clause_ends: list[int] = []
-    clause_starts: list[int] = []
-    clauses = _spans(text, CLAUSE_END, clause_ends, clause_starts)
+    # the sentence ends of the whole text; a sentence's clause ends are looked for when one
+    # of its quantities is met (fewer than half the sentences hold a quantity)
+    sent_marks = _marks(_SENTENCE_MARK, text)
     plist = _norm_places(report, places)
     pstarts = [p.start for p in plist]
     arts = sorted(articles, key=lambda a: a.start)
@@ -514,7 +514,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
                for m in finditer_near(PERIOD_RE, _PERIOD_FIRST, _PERIOD_ANCHOR, text, _PERIOD_BACK)]
     period_starts = [p[0] for p in periods]
 
-    found = [(a, b, q, None) for a, b, q in _find_quantities(text, sent_starts)]
+    found = [(a, b, q, None) for a, b, q in _find_quantities(text, sent_marks)]
     found += _events(text, [(a, b) for a, b, _, _ in found])
     found.sort(key=lambda f: f[0])
     qty_starts = [f[0] for f in found]
@@ -533,12 +533,13 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         owners.append((sd, (sd or district, "subdistrict" if sd else ("district" if district else ""))))
     last_end: int | None = None
     last_sentence = last_clause = -1
+    sentence, clause_ends = (-1, -1), []
     last_from_place = False
     for k, (a, b, q, event_label) in enumerate(found):
-        si = bisect_right(sent_starts, a) - 1
-        sentence = sentences[si if si > 0 else 0] if sentences else (0, len(text))
-        ci = bisect_right(clause_starts, a) - 1
-        clause = clauses[ci if ci > 0 else 0] if clauses else (0, len(text))
+        if not sentence[0] <= a < sentence[1]:     # the first quantity of its sentence
+            sentence = _around(sent_marks, a, 0, len(text))
+            clause_ends = _marks(_CLAUSE_MARK, text, *sentence)
+        clause = _around(clause_ends, a, *sentence)
         oa, ob = to_original(a, b)
         ai = bisect_right(art_starts, oa) - 1 if arts else 0
         sd, fallback = owners[ai if ai > 0 else 0]
@@ -562,7 +563,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if label == "数量" and out and last_end is not None and last_sentence == sentence[0] \
                 and _SAME_LABEL_GAP_RE.fullmatch(text[last_end:a]):
             label = out[-1].metric            # 6户8人, 403人、93780元: the same label
-        period = _period(text, clause[0], a, in_sentence, clause_ends)
+        period = _period(text, clause[0], a, in_sentence, clause_ends, sentence[0])
         if q.kind == "date":
             period = None
         # (the fields in their order: report, article, subject, subject_type, metric, value,
