@@ -3,6 +3,7 @@
 Fixture texts are written here for the tests (not taken from the reports)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -272,3 +273,50 @@ def test_normalised_characters_always_lead_back_to_the_original(text):
         orig = text[i]
         assert ch == orig or (0xFF01 <= ord(orig) <= 0xFF5E and ord(orig) - 0xFEE0 == ord(ch)) \
             or (orig == "\u3000" and ch == " ")
+
+
+def _column_breaks_by_one_regex(text):
+    """The rule of corpus._column_breaks written plainly: every run of line breaks found by
+    one regex, each looked at in turn (the reference the faster code must agree with)."""
+    from reportatlas.corpus import TERMINAL
+    joins = {}
+    for m in re.finditer(r"[ \t\r\u3000]*\n(?:[ \t\r\u3000]*\n)?[ \t\r\u3000]*", text):
+        a, b = m.start(), m.end()
+        if a == 0 or b >= len(text) or text[b] == "\n" or text[a - 1] == "\n":
+            continue
+        breaks = m.group().count("\n")
+        prev_line = text[text.rfind("\n", 0, a) + 1:a].strip()
+        nl = text.find("\n", b)
+        next_line = text[b: nl if nl >= 0 else len(text)].strip()
+        if not prev_line or not next_line or next_line.startswith(("#", "——")):
+            continue
+        if breaks == 1:
+            joins[a] = b
+        elif breaks == 2:
+            last = prev_line[-1]
+            if last in TERMINAL or last in "”」）)" and len(prev_line) < 30:
+                continue
+            if len(prev_line) >= 30 and (len(next_line) >= 30 or next_line[-1] in TERMINAL | {"。"}
+                                         or next_line[0] in "”」）)，,、。"):
+                joins[a] = b
+    return joins
+
+
+# line breaks with spaces of all kinds around them (\xa0 and \x0b are spaces to str.isspace
+# but not to the break rule), headings, long lines
+_BREAKY = st.lists(st.sampled_from(["a", "街道", "，", "。", "”", " ", "\t", "\r", "\n", "\n", "\n\n", "\u3000",
+                                    "\xa0", "\x0b", "#", "——", "—", "x" * 30, "路" * 31]), max_size=40).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_BREAKY)
+def test_column_breaks_are_those_of_the_plain_rule(text):
+    from reportatlas.corpus import _column_breaks
+    assert _column_breaks(text) == _column_breaks_by_one_regex(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("，。（）１２ＡＢ\u3000 a1街道路\uff5e\uff01\uff5f")), max_size=60))
+def test_full_width_folding_is_the_translation_table(text):
+    from reportatlas.corpus import _FOLD_TABLE, _fold_text
+    assert _fold_text(text) == text.translate(_FOLD_TABLE)

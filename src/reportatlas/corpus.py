@@ -179,16 +179,21 @@ def _is_cjk(ch: str) -> bool:
 
 
 _FOLD_TABLE = {o: o - 0xFEE0 for o in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-_FOLD_RE = re.compile("([\uff01-\uff5e\u3000])")
+_FOLD_RE = re.compile("[\uff01-\uff5e\u3000]")
 _FOLD_CHARS = {chr(k): chr(v) for k, v in _FOLD_TABLE.items()}
 
 
 def _fold_text(text: str) -> str:
     """``text.translate(_FOLD_TABLE)``, faster: ``str.translate`` looks every character of
-    CJK text up in the table; here only the full-width ones are looked at."""
-    parts = _FOLD_RE.split(text)
-    parts[1::2] = map(_FOLD_CHARS.__getitem__, parts[1::2])
-    return "".join(parts)
+    CJK text up in the table.  Here each full-width character that occurs is replaced
+    everywhere by one ``str.replace``; a report holds only a few distinct ones (mostly ，),
+    and the search for the next goes on from where the last one was first seen."""
+    m = _FOLD_RE.search(text)
+    while m:
+        ch = m.group()
+        text = text.replace(ch, _FOLD_CHARS[ch])
+        m = _FOLD_RE.search(text, m.start() + 1)
+    return text
 _SPECIAL = re.compile("[ \r\u3000]")
 
 
@@ -235,9 +240,12 @@ def _normalize(text: str) -> tuple[str, array]:
             copy(ident[i:k])            # offsets i … k-1, copied as a block
             prev = folded[k - 1]
             i = k
-            continue
-        if i in joins:
-            i = joins[i]
+            if i == n:
+                break
+        # i is a special character (k == i)
+        j = joins.get(i)
+        if j is not None:
+            i = j
             continue
         if text[i] == "\r":
             i += 1
@@ -259,6 +267,15 @@ def _normalize(text: str) -> tuple[str, array]:
     return "".join(out), idx
 
 
+_BREAK_SPACES = " \t\r\u3000"
+# a lone line break between two non-space characters, not before a heading (# or ——); the
+# look-behind comes after the \n so that the regex engine looks for \n first
+_WRAP_RE = re.compile(r"\n(?<=\S\n)(?=\S)(?!#|——)")
+# any other line break (a space or the text's start or end on one side), with what follows
+# it of its run: a second break and spaces
+_BREAK_RUN_RE = re.compile(r"\n(?:(?<!\S\n)|(?!\S))(?:[ \t\r\u3000]*\n)?[ \t\r\u3000]*")
+
+
 def _column_breaks(text: str) -> dict[int, int]:
     """{start of a removable break: index after it}.
 
@@ -267,19 +284,21 @@ def _column_breaks(text: str) -> dict[int, int]:
     end a sentence and the text after it goes on (long paragraph, or starts with closing
     punctuation).  Runs of three or more breaks separate captions and are kept.
     """
-    joins: dict[int, int] = {}
-    for m in re.finditer(r"[ \t\r\u3000]*\n(?:[ \t\r\u3000]*\n)?[ \t\r\u3000]*", text):
+    # The breaks are the matches of "[ \t\r\u3000]*\n(?:[ \t\r\u3000]*\n)?[ \t\r\u3000]*".
+    # Most are a lone \n with text on both sides (a column wrap, joined unless a heading
+    # follows): those are found by one regex without a Python step each; the others are
+    # found from their line break on (a regex that starts with a character class would be
+    # tried at every character of the text) and their leading spaces are added here.
+    joins = {m.start(): m.end() for m in _WRAP_RE.finditer(text)}
+    for m in _BREAK_RUN_RE.finditer(text):
         a, b = m.start(), m.end()
+        while a and text[a - 1] in _BREAK_SPACES:
+            a -= 1
         if a == 0 or b >= len(text):
             continue
-        if text[b] == "\n" or (a > 0 and text[a - 1] == "\n"):
+        if text[b] == "\n" or text[a - 1] == "\n":
             continue  # part of a longer run
         breaks = m.group().count("\n")
-        if breaks == 1 and not text[a - 1].isspace() and not text[b].isspace():
-            # both lines have text next to the break: no need to cut them out and strip them
-            if not text.startswith(("#", "——"), b):
-                joins[a] = b
-            continue
         prev_line = text[text.rfind("\n", 0, a) + 1:a].strip()
         nl = text.find("\n", b)
         next_line = text[b: nl if nl >= 0 else len(text)].strip()
