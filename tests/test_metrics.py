@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import accumulate
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -546,7 +547,8 @@ _NEAR = [(_metrics.YEAR_EVENT_RE, _metrics._YEAR_EVENT_FIRST, _metrics._YEAR_EVE
 def test_scanning_near_anchors_finds_what_finditer_finds(text):
     """Dates and periods tried only just before a year, a month … find what finditer finds."""
     for rx, first, anchor, back in _NEAR:
-        assert [m.span() for m in _numbers.finditer_near(rx, first, anchor, text, back)] == \
+        anchors = _numbers.find_all(text, anchor)
+        assert [m.span() for m in _numbers.finditer_near(rx, first, anchors, text, back)] == \
             [m.span() for m in rx.finditer(text)]
 
 
@@ -563,7 +565,7 @@ def test_clause_openings_found_near_places_are_those_of_every_clause_start(text,
     places = [_metrics._Place(a, a + 1, "P", "site") for a in spots]
     starts = [p.start for p in places]
     clause_ends = _metrics._marks(_metrics._CLAUSE_MARK, text)
-    words = [m.start() for m in _metrics._ANAPHOR_WORD.finditer(text)]
+    words = _numbers.find_all(text, _metrics._ANAPHOR_WORDS)
     for sentence in _metrics._spans(text, _metrics.SENTENCE_END):
         fast = _metrics._openings(text, sentence, places, starts, clause_ends, words)
         every = _metrics._openings(text, sentence, places, starts, clause_ends)
@@ -586,3 +588,14 @@ def test_marks_and_the_stretch_around_a_position(text):
         assert _metrics._around(marks, pos, 0, len(text)) == (start, end)
     pieces = [p for p in re.split("[，。；\n!]", text) if p]
     assert [text[a:b] for a, b in _metrics._spans(text, _metrics.CLAUSE_END)] == pieces
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 3), max_size=60), st.integers(-5, 70), st.integers(-5, 70))
+def test_normalised_index_from_a_guess_is_that_of_a_binary_search(steps, pos, guess):
+    """_to_normalized gives bisect_left(offsets, pos) whatever the guess (right, wrong, out
+    of range), for offsets that grow by 0–3 (characters dropped or expanded)."""
+    import bisect
+    from array import array
+    offsets = array("i", accumulate(steps)) if steps else array("i")
+    assert _metrics._to_normalized(offsets, pos, guess) == bisect.bisect_left(offsets, pos)

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
 from .corpus import Report
-from .numbers import QUANTITY_SCAN, Quantity, finditer_near, quantity_from_match
+from .numbers import QUANTITY_SCAN, Quantity, find_all, finditer_near, quantity_from_match
 
 __all__ = ["Metric", "extract_metrics", "find_quantities"]
 
@@ -71,11 +71,12 @@ MONTH_EVENT_RE = re.compile(
 _PERIOD_FIRST = re.compile(r"[截\d今去全上下一第年以近“]")
 _YEAR_EVENT_FIRST = re.compile(r"[建始预计确力争到12]")
 _MONTH_EVENT_FIRST = re.compile(r"[今明\d]")
-# a part every match of each holds, at most so many characters after the match's start
-# (numbers.finditer_near): the year (after 始建于 and a space), the month (after 今年 and a digit)
-_YEAR_EVENT_ANCHOR, _YEAR_EVENT_BACK = re.compile(r"(?:19|20)\d{2}年"), 4
-_MONTH_EVENT_ANCHOR, _MONTH_EVENT_BACK = re.compile(r"\d月"), 3
-_PERIOD_ANCHOR, _PERIOD_BACK = re.compile("年|月|截至|以来|季度|五”"), 5
+# words every match of each holds, at most so many characters after the match's start
+# (numbers.finditer_near): the 年 of the year (after 始建于, a space and four digits), the 月
+# of the month (after 今年 and two digits)
+_YEAR_EVENT_ANCHOR, _YEAR_EVENT_BACK = ("年",), 8
+_MONTH_EVENT_ANCHOR, _MONTH_EVENT_BACK = ("月",), 4
+_PERIOD_ANCHOR, _PERIOD_BACK = ("年", "月", "截至", "以来", "季度", "五”"), 5
 # what follows "三项", "六个" … when the count is a figure of speech, not a statistic
 _RHETORIC = r"措施|规定|重点|工作|底线|聚焦|原则|要求|理念|机制|方面|举措|精神|目标"
 _EXCLUDED_AFTER = ("号", "岁", "周年", "届", "级", "千伏", "点", "批次")
@@ -206,7 +207,8 @@ def _find_quantities(text: str, sent_marks: list[int]) -> list[tuple[int, int, Q
 def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Quantity, str]]:
     """Dates that are metrics: completion deadlines and construction years."""
     out = []
-    for m in finditer_near(YEAR_EVENT_RE, _YEAR_EVENT_FIRST, _YEAR_EVENT_ANCHOR, text, _YEAR_EVENT_BACK):
+    years = find_all(text, _YEAR_EVENT_ANCHOR)
+    for m in finditer_near(YEAR_EVENT_RE, _YEAR_EVENT_FIRST, years, text, _YEAR_EVENT_BACK):
         verb, pre = m.group("verb"), m.group("pre") or ""
         built = pre in ("建于", "始建于")
         # "2018年完成改造" reports the past (a period); a deadline looks ahead: 预计/计划/到…, …前
@@ -219,9 +221,10 @@ def _events(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, Qua
         when = (m.group("when") or "") + (m.group("ante") or "")
         out.append((a, b, Quantity(float(m.group("year")), "年", "date", when or None),
                     "建成年份" if built else verb))
-    years = [(a, b) for a, b, *_ in out]
-    for m in finditer_near(MONTH_EVENT_RE, _MONTH_EVENT_FIRST, _MONTH_EVENT_ANCHOR, text, _MONTH_EVENT_BACK):
-        if any(a < m.end() and m.start() < b for a, b in years):
+    year_spans = [(a, b) for a, b, *_ in out]
+    months = find_all(text, _MONTH_EVENT_ANCHOR)
+    for m in finditer_near(MONTH_EVENT_RE, _MONTH_EVENT_FIRST, months, text, _MONTH_EVENT_BACK):
+        if any(a < m.end() and m.start() < b for a, b in year_spans):
             continue                              # "2026年6月底前交付" is a year deadline
         out.append((m.start("month"), m.end(), Quantity(float(m.group("month")), "月", "date",
                                                          m.group("when")), m.group("verb")))
@@ -238,16 +241,30 @@ class _Place:
     place_type: str
 
 
+def _to_normalized(offsets: Sequence[int], pos: int, guess: int) -> int:
+    """``bisect_left(offsets, pos)`` (what ``Report.to_normalized`` gives), trying ``guess``
+    first: the normalised index of a place is close to its original one (normalisation
+    drops a few characters here and there), so the guess is nearly always right and two
+    look-ups replace the ~20 of a binary search."""
+    if 0 < guess < len(offsets) and offsets[guess - 1] < pos <= offsets[guess]:
+        return guess
+    return bisect.bisect_left(offsets, pos)
+
+
 def _norm_places(report, places: Iterable[Any]) -> list[_Place]:
     out = []
     to_norm = getattr(report, "to_normalized", None)
     offsets = getattr(report, "offsets", None) if isinstance(report, Report) else None
     name = report.name
+    shift = 0                           # normalised minus original start of the last place
     for p in places:
         if getattr(p, "report", name) != name:
             continue
-        if offsets is not None:         # Report.to_normalized without two calls a place
-            a, b = bisect.bisect_left(offsets, p.start), bisect.bisect_left(offsets, p.end - 1) + 1
+        if offsets is not None:         # Report.to_normalized, guessing from the last place
+            start = p.start
+            a = _to_normalized(offsets, start, start + shift)
+            b = _to_normalized(offsets, p.end - 1, a + (p.end - 1 - start)) + 1
+            shift = a - start
         elif to_norm is not None:
             a, b = to_norm(p.start), to_norm(p.end - 1) + 1
         else:
@@ -339,7 +356,7 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     if openings is None:
         words = memo.get("words")
         if words is None:
-            words = memo["words"] = [m.start() for m in _ANAPHOR_WORD.finditer(text)]
+            words = memo["words"] = find_all(text, _ANAPHOR_WORDS)
         openings = memo[key] = _openings(text, sentence, places, starts, clause_ends, words)
     ana = None                     # the pointing word opens a clause: "园区整体运营后，…"
     for cs, hit, _ in reversed(openings):
@@ -383,7 +400,7 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     return fallback[0], fallback[1], clause[0]
 
 
-_ANAPHOR_WORD = re.compile("园区|板块|片区")   # the core of every _ANAPHOR match (they cannot overlap)
+_ANAPHOR_WORDS = ("园区", "板块", "片区")   # the core of every _ANAPHOR match (they cannot overlap)
 _ADVERB_MAX = 5                                # the longest _LEAD_ADVERB match (截至目前，)
 
 
@@ -511,7 +528,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     arts = sorted(articles, key=lambda a: a.start)
     art_starts = [a.start for a in arts]
     periods = [(m.start(), m.end(), m.group(0))
-               for m in finditer_near(PERIOD_RE, _PERIOD_FIRST, _PERIOD_ANCHOR, text, _PERIOD_BACK)]
+               for m in finditer_near(PERIOD_RE, _PERIOD_FIRST, find_all(text, _PERIOD_ANCHOR), text, _PERIOD_BACK)]
     period_starts = [p[0] for p in periods]
 
     found = [(a, b, q, None) for a, b, q in _find_quantities(text, sent_marks)]

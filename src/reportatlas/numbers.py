@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Iterator
+from typing import Iterable, Iterator
 from dataclasses import dataclass
 
 from .errors import InputError
@@ -98,18 +98,34 @@ def finditer_at(rx: re.Pattern, first: re.Pattern, text: str) -> Iterator[re.Mat
             pos = c.start() + 1
 
 
-def finditer_near(rx: re.Pattern, first: re.Pattern, anchor: re.Pattern, text: str, back: int) -> Iterator[re.Match]:
-    """The matches of ``rx.finditer(text)`` when every match holds a match of ``anchor`` (whose
-    matches cannot overlap) starting at most ``back`` characters after the match's start:
-    ``rx`` is tried only where ``first`` matches in the ``back`` characters before an anchor."""
+def find_all(text: str, literals: Iterable[str]) -> list[int]:
+    """The start of every occurrence of each of ``literals`` in ``text`` (sorted; occurrences
+    of one literal do not overlap).  ``str.find`` runs at memory speed, several times faster
+    than a regular expression's scan for a set of characters."""
+    out = []
+    for lit in literals:
+        find, step = text.find, len(lit)
+        i = find(lit)
+        while i >= 0:
+            out.append(i)
+            i = find(lit, i + step)
+    out.sort()
+    return out
+
+
+def finditer_near(rx: re.Pattern, first: re.Pattern, anchors: Iterable[int], text: str, back: int) -> Iterator[re.Match]:
+    """The matches of ``rx.finditer(text)`` when every match holds an anchor (a position of
+    ``anchors``, sorted; e.g. :func:`find_all` of a word every match contains) at most
+    ``back`` characters after the match's start: ``rx`` is tried only where ``first`` matches
+    in the ``back`` characters before an anchor."""
     pos = 0
     search, match = first.search, rx.match
-    for a in anchor.finditer(text):
-        if a.start() < pos:
+    for a in anchors:
+        if a < pos:
             continue                   # inside the previous match
-        k = max(pos, a.start() - back)
+        k = max(pos, a - back)
         while True:
-            c = search(text, k, a.start() + 1)
+            c = search(text, k, a + 1)
             if c is None:
                 break
             m = match(text, c.start())
