@@ -64,6 +64,7 @@ _ROAD_LIKE = ("路", "街", "大道", "大街", "村")
 # type word → (place_type, max stem, how far left its stem may reach, characters after it
 # that end no name, whether a road's stem stops at another 路/街)
 _SUFFIX_INFO = {s: (t, n, max(n, 12), NOT_AFTER.get(s, ""), s in _ROAD_LIKE) for s, (t, n) in SUFFIX_TYPE.items()}
+_OFFICE, _UNQUOTED = "office", "unquoted"   # the checks of PlaceFinder._shape
 _INNER_WORDS = ("街道", "园区", "片区", "社区", "小区", "板块", "商圈")
 
 # patterns of the functions below, compiled once
@@ -93,6 +94,10 @@ _GATE_RE = re.compile(rf"([{CJK}]{{2,6}}城)(?=[东西南北]门)")
 _GATE_ANCHOR = re.compile("城[东西南北]门")
 _GATE_OUT = re.compile(rf"[^{CJK}]")
 _LINE_RE = re.compile(r"(?<![0-9A-Za-z])(\d{1,2})号线")
+# 西三环(路) and 北部(核心)片区/板块: found from 环 and 部 with what comes before them looked
+# behind for (a regex that starts with a character class is tried at every character)
+_RING_ROAD_RE = re.compile(r"环(?<=[东西南北][二三四五]环)(?:路)?")
+_PART_ZONE_RE = re.compile(r"部(?<=[东南西北]部)(?:核心)?(?:片区|板块)")
 _LAST_OUT = {out: re.compile(rf"(?s).*{out.pattern}") for out in (_COUNTED_LIST_OUT, _SERIES_LIST_OUT, _GATE_OUT)}
 
 
@@ -114,18 +119,44 @@ def _runs_with(rx: re.Pattern, anchor: re.Pattern, out: re.Pattern, text: str) -
         pos = hi
 
 
-def _ending_at(rx: re.Pattern, anchor: re.Pattern, text: str, *, reach: int = 600) -> Iterator[re.Match]:
+def _ending_at(rx: re.Pattern, anchor: re.Pattern, text: str, *, reach: int = 600,
+               floor=None) -> Iterator[re.Match]:
     """The matches of ``rx.finditer(text)`` when every match ends with a match of ``anchor``:
-    ``rx`` is searched only in the ``reach`` characters up to each anchor."""
+    ``rx`` is searched only in the ``reach`` characters up to each anchor, from
+    ``floor(text, lo, anchor start)`` on when given (a position that no match found from
+    ``lo`` goes past, so that the search from there finds the same matches after it)."""
     pos = 0
     for a in anchor.finditer(text):
         if a.end() <= pos:
             continue
-        for m in rx.finditer(text, max(pos, a.start() - reach), a.end()):
+        lo = max(pos, a.start() - reach)
+        if floor is not None:
+            lo = floor(text, lo, a.start())
+        for m in rx.finditer(text, lo, a.end()):
             if m.end() == a.end():
                 yield m
                 pos = m.end()
                 break
+
+
+# a character that no match of _PROJECT_LIST_RE holds, unless a quote comes up to 12
+# characters before it (a quoted item holds 2-12 characters of any kind, and a "," after it)
+_PROJECT_LIST_LAST_OUT = re.compile(rf"(?s).*[^{CJK}A-Za-z0-9、“”]")
+
+
+def _project_list_floor(text: str, lo: int, hi: int) -> int:
+    """Just after the last character of ``text[lo:hi]`` that no match of _PROJECT_LIST_RE
+    can hold (``lo`` if none): a match found from ``lo`` that starts before it ends before
+    it, so the search may start there (a list is rarely longer than its clause)."""
+    while True:
+        m = _PROJECT_LIST_LAST_OUT.match(text, lo, hi)
+        if m is None:
+            return lo
+        q = m.end() - 1
+        w = max(lo, q - 12)
+        if text.find("“", w, q) < 0 and text.find("”", w, q) < 0:
+            return q + 1
+        hi = q
 
 
 def _as_bytes(text: str) -> str:
@@ -177,16 +208,17 @@ class PlaceFinder:
         for district, sds in hierarchy().items():
             for sd in sds:
                 self.subdistricts[sd] = district
-        self._shape_cache: dict[tuple, tuple[int, str, str] | None] = {}
-        self._cut_cache: dict[tuple, int | None] = {}
+        self._shape_cache: dict[tuple[str, str], tuple | None] = {}
         # 街道 abbreviations (中西 for 中原西路街道), all in one regex
         self._abbrs: dict[str, set[str]] = {}
         for sd in self.subdistricts:
             stem = sd[:-2] if sd.endswith("街道") else ""
             if len(stem) == 4:
                 self._abbrs.setdefault(stem[0] + stem[2], set()).add(sd)
-        self._abbr_re = re.compile(r"(?<=[在到于从])(?:" + "|".join(map(re.escape, sorted(self._abbrs)))
-                                   + r")(?![路街区])") if self._abbrs else None
+        # (the preposition is matched and the abbreviation looked ahead for: a regex that
+        # starts with a look-behind is tried at every character of the text)
+        self._abbr_re = re.compile(r"[在到于从](?=(" + "|".join(map(re.escape, sorted(self._abbrs)))
+                                   + r")(?![路街区]))") if self._abbrs else None
         self.automaton = ahocorasick.Automaton()
         # the same names as UTF-8 bytes (one latin-1 character a byte) for running text: the
         # automaton's nodes then have few children each (a byte follows a lead byte), which
@@ -281,18 +313,22 @@ class PlaceFinder:
                 limit = max(limit, text.rfind("路", limit, ms) + 1, text.rfind("街", limit, ms) + 1)
             if limit >= ms:
                 continue
-            # the outcome depends on the stem window, the type word and a few characters
-            # around them only: decided once per distinct key
-            key = (text[limit:ms], max_stem, suffix, ptype, text[limit - 1:limit] if limit else "",
-                   text[me:me + 3])
+            # the outcome depends on the stem window and the type word (decided once per
+            # distinct pair), then on a character or three around them (looked at here)
+            key = (text[limit:ms], suffix)
             hit = cache.get(key, _MISSING)
             if hit is _MISSING:
                 if len(cache) > 200_000:
                     cache.clear()
                 hit = cache[key] = self._shape(*key)
             if hit is not None:
-                rel, name, final_type = hit
-                out.append(_Cand(limit + rel, me, name, final_type, 1))
+                rel, name, final_type, check = hit
+                start = limit + rel
+                if check is _OFFICE and not text.startswith(("办事处", "党工委"), me):
+                    continue  # 召开街道: not a name
+                if check is _UNQUOTED and nxt == "”" and start and text[start - 1] == "“":
+                    continue  # a slogan in quotes: “项目强街”, “幸福汝河”
+                out.append(_Cand(start, me, name, final_type, 1))
         for m in _runs_with(_GATE_RE, _GATE_ANCHOR, _GATE_OUT, text):   # 绿都城东门: a compound's gate
             cut = _trim_left(m.group(1)[:-1])
             if len(m.group(1)) - cut >= 3:
@@ -302,21 +338,18 @@ class PlaceFinder:
                                    if k >= 0)), None)
             if m:
                 out.append(_Cand(m.start(), m.end(), m.group(), "metro_line", 1))
-        for m in re.finditer(r"[东西南北][二三四五]环(?:路)?", text):   # 西三环
-            out.append(_Cand(m.start(), m.end(), m.group(), "road", 1))
+        for m in _RING_ROAD_RE.finditer(text):   # 西三环
+            out.append(_Cand(m.start() - 2, m.end(), text[m.start() - 2:m.end()], "road", 1))
         return out
 
-    def _shape(self, window: str, max_stem: int, suffix: str, ptype: str, before: str,
-               after: str) -> tuple[int, str, str] | None:
+    def _shape(self, window: str, suffix: str) -> tuple[int, str, str, object] | None:
         """The name a type word makes with the ``window`` of text before it:
-        ``(start in window, canonical name, place_type)`` or None.  ``before`` is the
-        character before the window, ``after`` the three after the type word."""
-        key = (window, max_stem, suffix, ptype)
-        cut = self._cut_cache.get(key, -1)
-        if cut == -1:
-            if len(self._cut_cache) > 200_000:
-                self._cut_cache.clear()
-            cut = self._cut_cache[key] = self._stem_cut(*key)
+        ``(start in window, canonical name, place_type, check)`` or None.  ``check`` is the
+        test of the characters around the mention that the caller makes: _UNQUOTED (a road
+        or river alone in quotes is a slogan), _OFFICE (this 街道 is a name only before 办事处
+        or 党工委), or None."""
+        ptype, max_stem = _SUFFIX_INFO[suffix][:2]
+        cut = self._stem_cut(window, max_stem, suffix, ptype)
         if cut is None:
             return None
         stem = window[cut:]
@@ -325,13 +358,13 @@ class PlaceFinder:
         name = stem + suffix
         if ptype == "road" and name not in self.known and self.known.get(name[1:], ("", ""))[1] == "road":
             cut, name = cut + 1, name[1:]  # 其中中华山路: the known 华山路
-        if suffix == "街道" and name not in self.known and stem[-1] not in "路街村镇湖山河庄寨庙园桥门" \
-                and not after.startswith(("办事处", "党工委")):
-            return None  # 召开街道: not a name
+        check = None
+        if suffix == "街道" and name not in self.known and stem[-1] not in "路街村镇湖山河庄寨庙园桥门":
+            check = _OFFICE
         ptype = _refine_type(name, ptype)
-        if ptype in ("road", "river") and (window[cut - 1] if cut else before) == "“" and after[:1] == "”":
-            return None  # a slogan in quotes: “项目强街”, “幸福汝河”
-        return cut, _canonical(name, ptype), ptype
+        if ptype in ("road", "river"):
+            check = _UNQUOTED
+        return cut, _canonical(name, ptype), ptype, check
 
     def _stem_cut(self, stem: str, max_stem: int, suffix: str, ptype: str) -> int | None:
         """Characters to drop from the left of ``stem`` (None: no name)."""
@@ -401,7 +434,7 @@ class PlaceFinder:
                     name = self.known[name][0]
                 out.append(_Cand(a, b, name, ptype, 3, name in self.known))
         # project lists: “青槐雅苑”“汝水华庭”等项目 / 青槐雅苑、汝水华庭等在建项目
-        for m in _ending_at(_PROJECT_LIST_RE, _PROJECT_LIST_ANCHOR, text):
+        for m in _ending_at(_PROJECT_LIST_RE, _PROJECT_LIST_ANCHOR, text, floor=_project_list_floor):
             pos = m.start(1)
             for item in re.finditer(r"“([^”“]+)”|([^、,“”]+)", m.group(1)):
                 a, b = item.span(1) if item.group(1) else item.span(2)
@@ -458,12 +491,13 @@ class PlaceFinder:
         # bare 北部片区 after the zone it belongs to: CCD北部片区
         taken = [(c.start, c.end) for c in chosen]
         zones = [c for c in chosen if c.place_type == "zone" and c.name.startswith(("CCD", "郑州中央文化区"))]
-        for m in re.finditer(r"([东南西北]部)(?:核心)?(片区|板块)", text):
-            if any(a < m.end() and m.start() < b for a, b in taken):
+        for m in _PART_ZONE_RE.finditer(text):
+            a0 = m.start() - 1      # at the direction before 部
+            if any(a < m.end() and a0 < b for a, b in taken):
                 continue
-            if any(0 <= m.start() - z.end < 300 for z in zones):
-                name = "CCD" + m.group(1) + "片区"
-                extra.append(_Cand(m.start(), m.end(), name, "zone", 2))
+            if any(0 <= a0 - z.end < 300 for z in zones):
+                name = "CCD" + text[a0:a0 + 2] + "片区"
+                extra.append(_Cand(a0, m.end(), name, "zone", 2))
         # a site named by its stem alone after its full name: 中原万达 (中原万达广场)
         taken = [(c.start, c.end) for c in chosen + extra]
         for c in list(chosen):
@@ -478,14 +512,19 @@ class PlaceFinder:
                     extra.append(_Cand(a0, b0, c.name, c.place_type, 2))
                     taken.append((a0, b0))
         # 街道 abbreviations after a preposition: 在中西扬帆 → 中原西路街道
+        last = 0
         for m in self._abbr_re.finditer(text) if self._abbr_re else ():
-            oa, _ = report.to_original(m.start(), m.end())
+            a0, b0 = m.span(1)
+            if a0 < last:
+                continue  # overlaps the one before (two abbreviations are not found overlapping)
+            last = b0
+            oa, _ = report.to_original(a0, b0)
             art = article_at(articles, oa)
-            if art is None or art.subdistrict not in self._abbrs[m.group()]:
+            if art is None or art.subdistrict not in self._abbrs[m.group(1)]:
                 continue
-            if any(a < m.end() and m.start() < b for a, b in taken):
+            if any(a < b0 and a0 < b for a, b in taken):
                 continue
-            extra.append(_Cand(m.start(), m.end(), art.subdistrict, "subdistrict", 2, True))
+            extra.append(_Cand(a0, b0, art.subdistrict, "subdistrict", 2, True))
         return sorted(chosen + extra, key=lambda c: (c.start, c.end))
 
 

@@ -1,0 +1,79 @@
+"""The place finder's helpers that exist for speed give what the plain way gives."""
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+from reportatlas.corpus import Report
+from reportatlas.extract import KnownName
+from reportatlas.placenames import (_PROJECT_LIST_ANCHOR, _PROJECT_LIST_RE, PlaceFinder, _ending_at,
+                                    _project_list_floor)
+
+# pieces of project lists: names, separators, quotes (quoted items hold any character),
+# the anchors, and characters no list holds
+_LIST_PIECES = st.lists(st.sampled_from(["青槐", "雅苑", "汝水", "华庭", "A1", "、", "、", ",", "。", " ", "\n",
+                                         "“", "”", "“青槐雅苑”", "“汝水,华庭”", "“a。b”", "等项目", "等重点项目",
+                                         "等在建项目", "等", "项目", "(", "!"]), max_size=50).map("".join)
+
+
+def _lists(text, **kw):
+    return [(m.span(), m.groups()) for m in _ending_at(_PROJECT_LIST_RE, _PROJECT_LIST_ANCHOR, text, **kw)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(_LIST_PIECES)
+def test_project_lists_searched_from_the_floor_are_those_searched_from_far_before(text):
+    assert _lists(text, floor=_project_list_floor) == _lists(text)
+
+
+def test_the_floor_is_after_the_last_character_no_list_holds():
+    text = "今年。推进青槐雅苑、汝水华庭等项目"
+    anchor = text.index("等")
+    assert _project_list_floor(text, 0, anchor) == text.index("推")
+    # inside quotes any character may belong to a list: the floor stays before the quote
+    text = "今年。推进“青槐。雅苑”等项目"
+    assert _project_list_floor(text, 0, text.index("等")) == text.index("推")
+
+
+def _find(finder, text):
+    report = Report(path=None, name="t.txt", text=text, encoding="utf-8", normalized=text,
+                    offsets=list(range(len(text))))
+    return [(p.mention, p.place_type) for p in finder.find(report, [])]
+
+
+def test_one_stem_decision_meets_different_surroundings():
+    # the decision for a stem and its type word is kept by the finder; what the characters
+    # around it say is looked at for every mention
+    finder = PlaceFinder([KnownName("中原区", "district")])
+    finder.autoflush = False
+    got = _find(finder, "打造“青槐路”品牌,青槐路拓宽;召开街道会议,槐林街道办事处成立,槐林街道举办活动")
+    assert got.count(("青槐路", "road")) == 1            # the one in quotes is a slogan
+    assert ("槐林街道", "subdistrict") in got             # followed by 办事处
+    assert got.count(("槐林街道", "subdistrict")) == 1    # alone, an unknown 街道 is not a name
+    assert not any(m == "召开街道" for m, _ in got)
+
+
+def test_abbreviation_after_a_preposition_and_ring_roads():
+    finder = PlaceFinder([KnownName("中原西路街道", "subdistrict", "中原西路街道")])
+    finder.autoflush = False
+    text = "中原西路街道沿西三环路推进,在中西扬帆,到中西路口"
+    report = Report(path=None, name="t.txt", text=text, encoding="utf-8", normalized=text,
+                    offsets=list(range(len(text))))
+    from reportatlas.corpus import Article
+    art = Article("t.txt", 0, "中原西路街道", "中原区", 0, len(text), "")
+    got = [(p.mention, p.name, p.place_type) for p in finder.find(report, [art])]
+    assert ("西三环路", "西三环路", "road") in got
+    assert got.count(("中西", "中原西路街道", "subdistrict")) == 1   # not before 路
+
+
+def test_abbreviations_are_not_found_overlapping():
+    # an abbreviation that starts with a preposition (到到 for 到甲到乙街道) may follow itself
+    # by one character: as with a look-behind regex, the second one is not a mention
+    finder = PlaceFinder([KnownName("到甲到乙街道", "subdistrict", "到甲到乙街道")])
+    finder.autoflush = False
+    text = "工作在到到到,"
+    report = Report(path=None, name="t.txt", text=text, encoding="utf-8", normalized=text,
+                    offsets=list(range(len(text))))
+    from reportatlas.corpus import Article
+    art = Article("t.txt", 0, "到甲到乙街道", "中原区", 0, len(text), "")
+    got = [(p.start, p.mention) for p in finder.find(report, [art])]
+    assert got == [(3, "到到")]
