@@ -564,21 +564,21 @@ def test_clause_openings_found_near_places_are_those_of_every_clause_start(text,
     spots = sorted(set(data.draw(st.lists(st.integers(0, max(len(text) - 1, 0)), max_size=5)))) if text else []
     places = [_metrics._Place(a, a + 1, "P", "site") for a in spots]
     starts = [p.start for p in places]
-    clause_ends = _metrics._marks(_metrics._CLAUSE_MARK, text)
     words = _numbers.find_all(text, _metrics._ANAPHOR_WORDS)
     for sentence in _metrics._spans(text, _metrics.SENTENCE_END):
-        fast = _metrics._openings(text, sentence, places, starts, clause_ends, words)
-        every = _metrics._openings(text, sentence, places, starts, clause_ends)
+        fast = _metrics._openings(text, sentence, places, starts, words)
+        every = _metrics._openings(text, sentence, places, starts)
         assert [(cs, hit and hit.span(), j) for cs, hit, j in fast] == \
             [(cs, hit and hit.span(), j) for cs, hit, j in every]
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet="ab，。；\n!", max_size=30))
-def test_marks_and_the_stretch_around_a_position(text):
-    """_marks finds every clause end; _around gives the clause holding a position (from one
-    past the mark before it to the mark after it), as a plain scan of the text would."""
-    marks = _metrics._marks(_metrics._CLAUSE_MARK, text)
+def test_clause_ends_and_the_clause_around_a_position(text):
+    """_around gives the clause holding a position (from one past the clause end before it to
+    the one after it) in the clause ends find_all finds, and _clause_around the same by
+    searching around the position, as a plain scan of the text would."""
+    marks = _numbers.find_all(text, _metrics.CLAUSE_END)
     assert marks == [i for i, ch in enumerate(text) if ch in _metrics.CLAUSE_END]
     for pos, ch in enumerate(text):
         if ch in _metrics.CLAUSE_END:
@@ -586,6 +586,10 @@ def test_marks_and_the_stretch_around_a_position(text):
         start = max([i + 1 for i in marks if i < pos], default=0)
         end = min([i for i in marks if i > pos], default=len(text))
         assert _metrics._around(marks, pos, 0, len(text)) == (start, end)
+        # the clause searched for around pos, given its sentence
+        sentence = (max([i + 1 for i in marks if i < pos and text[i] in _metrics.SENTENCE_END], default=0),
+                    min([i for i in marks if i > pos and text[i] in _metrics.SENTENCE_END], default=len(text)))
+        assert _metrics._clause_around(text, text[::-1], pos, sentence) == (start, end)
     pieces = [p for p in re.split("[，。；\n!]", text) if p]
     assert [text[a:b] for a, b in _metrics._spans(text, _metrics.CLAUSE_END)] == pieces
 

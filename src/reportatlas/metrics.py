@@ -117,15 +117,7 @@ class Metric:
 
 # --------------------------------------------------------------------------- finding
 
-_SENTENCE_MARK = re.compile("[" + re.escape(SENTENCE_END) + "]")
 _CLAUSE_MARK = re.compile("[" + re.escape(CLAUSE_END) + "]")
-_START = re.Match.start
-
-
-def _marks(rx: re.Pattern, text: str, lo: int = 0, hi: int | None = None) -> list[int]:
-    """The positions of the matches of ``rx`` (a character class) in ``text[lo:hi]``."""
-    # map() over the matches: the loop runs in C, no Python step per mark
-    return list(map(_START, rx.finditer(text, lo, len(text) if hi is None else hi)))
 
 
 def _around(marks: Sequence[int], pos: int, lo: int, hi: int) -> tuple[int, int]:
@@ -135,18 +127,31 @@ def _around(marks: Sequence[int], pos: int, lo: int, hi: int) -> tuple[int, int]
     return (marks[j - 1] + 1 if j else lo), (marks[j] if j < len(marks) else hi)
 
 
+def _clause_start(rev: str, pos: int, lo: int) -> int:
+    """One past the last clause end in ``[lo, pos)`` of the text ``rev`` is the reverse of
+    (``lo`` when there is none).  A regular expression only searches forward: searching the
+    reversed text finds the nearest end before ``pos`` without scanning from ``lo``."""
+    n = len(rev)
+    m = _CLAUSE_MARK.search(rev, n - pos, n - lo)
+    return n - m.start() if m else lo
+
+
+def _clause_around(text: str, rev: str, pos: int, sentence: tuple[int, int]) -> tuple[int, int]:
+    """The clause of ``sentence`` that holds ``pos`` (not itself a clause end); ``rev`` is
+    ``text[::-1]``."""
+    after = _CLAUSE_MARK.search(text, pos, sentence[1])
+    return _clause_start(rev, pos, sentence[0]), (after.start() if after else sentence[1])
+
+
 def _spans(text: str, ends: str) -> list[tuple[int, int]]:
     """The non-empty stretches of ``text`` between the characters of ``ends``."""
-    marks = _marks(re.compile("[" + re.escape(ends) + "]"), text)
+    marks = find_all(text, ends)
     return [(a, b) for a, b in zip([0] + [m + 1 for m in marks], marks + [len(text)]) if a < b]
 
 
-def _clause_starts(text: str, lo: int, hi: int, clause_ends: Sequence[int] | None) -> list[int]:
-    """``i + 1`` for every clause end ``i`` in ``[lo, hi)``; ``clause_ends`` are the
-    positions of every clause end of ``text`` (sorted), found when not given."""
-    if clause_ends is None:
-        return [i + 1 for i in range(lo, hi) if text[i] in CLAUSE_END]
-    return [i + 1 for i in clause_ends[bisect.bisect_left(clause_ends, lo):bisect.bisect_left(clause_ends, hi)]]
+def _clause_starts(text: str, lo: int, hi: int) -> list[int]:
+    """``i + 1`` for every clause end ``i`` in ``[lo, hi)``."""
+    return [m.end() for m in _CLAUSE_MARK.finditer(text, lo, hi)]
 
 
 _OPENING_QUOTES = re.compile("[" + "".join(QUOTES) + "]")
@@ -190,7 +195,7 @@ def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
 
 def find_quantities(text: str) -> list[tuple[int, int, Quantity]]:
     """All quantities in ``text`` as ``(start, end, Quantity)`` (offsets into ``text``)."""
-    return _find_quantities(text, _marks(_SENTENCE_MARK, text))
+    return _find_quantities(text, find_all(text, SENTENCE_END))
 
 
 def _find_quantities(text: str, sent_marks: list[int]) -> list[tuple[int, int, Quantity]]:
@@ -302,13 +307,11 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
              num_start: int, num_end: int, fallback: tuple[str, str],
              prev: tuple | None = None, qty_starts: Sequence[int] = (),
              qty_subjects: Sequence[str] = (), starts: Sequence[int] | None = None,
-             clause_ends: Sequence[int] | None = None, memo: dict | None = None) -> tuple[str, str, int]:
+             memo: dict | None = None) -> tuple[str, str, int]:
     """(subject, subject_type, where the label may start).
 
     ``prev`` is ``(end, subject, subject_type, clause_start, from_place)`` of the previous
-    quantity of the same sentence, or None.  ``starts`` are the places' starts and
-    ``clause_ends`` the positions of the clause ends inside the sentence (or of all of
-    ``text``; looked for when not given);
+    quantity of the same sentence, or None.  ``starts`` are the places' starts;
     ``memo`` (one dict per text and place list) keeps what was found in each sentence.
     """
     if memo is None:
@@ -357,7 +360,7 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
         words = memo.get("words")
         if words is None:
             words = memo["words"] = find_all(text, _ANAPHOR_WORDS)
-        openings = memo[key] = _openings(text, sentence, places, starts, clause_ends, words)
+        openings = memo[key] = _openings(text, sentence, places, starts, words)
     ana = None                     # the pointing word opens a clause: "园区整体运营后，…"
     for cs, hit, _ in reversed(openings):
         if cs > clause[0]:
@@ -405,7 +408,7 @@ _ADVERB_MAX = 5                                # the longest _LEAD_ADVERB match 
 
 
 def _openings(text: str, sentence: tuple[int, int], places: list[_Place], starts: Sequence[int],
-              clause_ends: Sequence[int] | None, words: Sequence[int] | None = None) -> list[tuple]:
+              words: Sequence[int] | None = None) -> list[tuple]:
     """``(clause start, pointing word or None, index of the place or -1)`` for the clauses of
     ``sentence`` that open (after a leading adverb) with a pointing word or a place.
 
@@ -414,8 +417,8 @@ def _openings(text: str, sentence: tuple[int, int], places: list[_Place], starts
     out = []
     n = len(places)
     s0, s1 = sentence
-    if clause_ends is None or words is None:
-        cands = [s0] + _clause_starts(text, s0, s1, clause_ends)
+    if words is None:
+        cands = [s0] + _clause_starts(text, s0, s1)
     else:
         # a place opening the clause at cs starts at cs … cs + _ADVERB_MAX; a pointing word
         # (该/整个 + the core word) has its core word at most 2 characters later
@@ -431,8 +434,8 @@ def _openings(text: str, sentence: tuple[int, int], places: list[_Place], starts
                 # clause starts e + 1 in [first, at] for clause ends e of the sentence
                 e_lo = first - 1 if first - 1 > s0 else s0
                 e_hi = at - 1 if at - 1 < s1 - 1 else s1 - 1
-                for k in range(bisect.bisect_left(clause_ends, e_lo), bisect.bisect_right(clause_ends, e_hi)):
-                    near.add(clause_ends[k] + 1)
+                if e_lo <= e_hi:
+                    near.update(_clause_starts(text, e_lo, e_hi + 1))
         cands = sorted(near)
     for cs in cands:
         adv = _LEAD_ADVERB.match(text, cs)
@@ -473,11 +476,10 @@ def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool)
 
 
 def _period(text: str, clause_start: int, num_start: int, sent_periods,
-            clause_ends: Sequence[int] | None = None, sent_start: int = 0) -> str | None:
+            rev: str | None = None, sent_start: int = 0) -> str | None:
     """The last period before the number in its sentence that reaches it.
 
-    ``clause_ends`` are the positions of the clause ends inside the sentence that starts
-    at ``sent_start`` (or of all of ``text``), looked for when not given.
+    ``rev`` is ``text[::-1]`` (made when not given), ``sent_start`` the sentence's start.
 
     A period opening a clause (``截至6月底，…``, ``上半年累计…``) holds for the rest of the
     sentence; one inside a clause (``发放2022年7月至2023年1月申报的补贴…``) only for that clause.
@@ -486,11 +488,9 @@ def _period(text: str, clause_start: int, num_start: int, sent_periods,
     for a, b, s in sent_periods:
         if b > num_start:
             continue
-        if clause_ends is None:
-            k = max(text.rfind(ch, 0, a) for ch in CLAUSE_END) + 1
-        else:                       # the last clause end before the period, by binary search
-            j = bisect.bisect_left(clause_ends, a)
-            k = clause_ends[j - 1] + 1 if j else sent_start
+        if rev is None:
+            rev = text[::-1]
+        k = _clause_start(rev, a, sent_start)      # the start of the period's clause
         if a >= clause_start or _PERIOD_LEAD_RE.fullmatch(text[k:a]):
             best = (a, b, s)
     if best is None:
@@ -520,9 +520,10 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
     ``places`` are place mentions with original ``start``/``end``, ``name``, ``place_type``.
     """
     text = report.normalized
-    # the sentence ends of the whole text; a sentence's clause ends are looked for when one
-    # of its quantities is met (fewer than half the sentences hold a quantity)
-    sent_marks = _marks(_SENTENCE_MARK, text)
+    # the sentence ends of the whole text; the clause ends around a quantity are searched
+    # for when it is met (fewer than half the sentences hold a quantity)
+    sent_marks = find_all(text, SENTENCE_END)
+    rev = text[::-1]
     plist = _norm_places(report, places)
     pstarts = [p.start for p in plist]
     arts = sorted(articles, key=lambda a: a.start)
@@ -550,13 +551,12 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         owners.append((sd, (sd or district, "subdistrict" if sd else ("district" if district else ""))))
     last_end: int | None = None
     last_sentence = last_clause = -1
-    sentence, clause_ends = (-1, -1), []
+    sentence = (-1, -1)
     last_from_place = False
     for k, (a, b, q, event_label) in enumerate(found):
         if not sentence[0] <= a < sentence[1]:     # the first quantity of its sentence
             sentence = _around(sent_marks, a, 0, len(text))
-            clause_ends = _marks(_CLAUSE_MARK, text, *sentence)
-        clause = _around(clause_ends, a, *sentence)
+        clause = _clause_around(text, rev, a, sentence)
         oa, ob = to_original(a, b)
         ai = bisect_right(art_starts, oa) - 1 if arts else 0
         sd, fallback = owners[ai if ai > 0 else 0]
@@ -564,7 +564,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if out and last_end is not None and last_sentence == sentence[0]:
             prev = (last_end, out[-1].subject, out[-1].subject_type, last_clause, last_from_place)
         subject, stype, label_from = _subject(text, plist, clause, sentence, a, b, fallback, prev,
-                                              qty_starts, subjects, pstarts, clause_ends, memo)
+                                              qty_starts, subjects, pstarts, memo)
         # labels start after the previous quantity in the same clause
         # (and after a period written before it: "1至5月份已完成财税…")
         p_lo, p_hi = bisect_left(period_starts, sentence[0]), bisect_left(period_starts, a)
@@ -580,7 +580,7 @@ def extract_metrics(report, articles: Sequence[Any] = (), places: Iterable[Any] 
         if label == "数量" and out and last_end is not None and last_sentence == sentence[0] \
                 and _SAME_LABEL_GAP_RE.fullmatch(text[last_end:a]):
             label = out[-1].metric            # 6户8人, 403人、93780元: the same label
-        period = _period(text, clause[0], a, in_sentence, clause_ends, sentence[0])
+        period = _period(text, clause[0], a, in_sentence, rev, sentence[0])
         if q.kind == "date":
             period = None
         # (the fields in their order: report, article, subject, subject_type, metric, value,
