@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from reportatlas.corpus import Report
+from reportatlas.corpus import Article, Report
 from reportatlas.extract import KnownName
 from reportatlas.placenames import (_PROJECT_LIST_ANCHOR, _PROJECT_LIST_RE, PlaceFinder, _ending_at,
                                     _project_list_floor)
@@ -34,10 +34,13 @@ def test_the_floor_is_after_the_last_character_no_list_holds():
     assert _project_list_floor(text, 0, text.index("等")) == text.index("推")
 
 
+def _report(text):
+    return Report(path=None, name="t.txt", text=text, encoding="utf-8", normalized=text,
+                  offsets=list(range(len(text))))
+
+
 def _find(finder, text):
-    report = Report(path=None, name="t.txt", text=text, encoding="utf-8", normalized=text,
-                    offsets=list(range(len(text))))
-    return [(p.mention, p.place_type) for p in finder.find(report, [])]
+    return [(p.mention, p.place_type) for p in finder.find(_report(text), [])]
 
 
 def test_one_stem_decision_meets_different_surroundings():
@@ -56,9 +59,7 @@ def test_abbreviation_after_a_preposition_and_ring_roads():
     finder = PlaceFinder([KnownName("中原西路街道", "subdistrict", "中原西路街道")])
     finder.autoflush = False
     text = "中原西路街道沿西三环路推进,在中西扬帆,到中西路口"
-    report = Report(path=None, name="t.txt", text=text, encoding="utf-8", normalized=text,
-                    offsets=list(range(len(text))))
-    from reportatlas.corpus import Article
+    report = _report(text)
     art = Article("t.txt", 0, "中原西路街道", "中原区", 0, len(text), "")
     got = [(p.mention, p.name, p.place_type) for p in finder.find(report, [art])]
     assert ("西三环路", "西三环路", "road") in got
@@ -71,9 +72,32 @@ def test_abbreviations_are_not_found_overlapping():
     finder = PlaceFinder([KnownName("到甲到乙街道", "subdistrict", "到甲到乙街道")])
     finder.autoflush = False
     text = "工作在到到到,"
-    report = Report(path=None, name="t.txt", text=text, encoding="utf-8", normalized=text,
-                    offsets=list(range(len(text))))
-    from reportatlas.corpus import Article
+    report = _report(text)
     art = Article("t.txt", 0, "到甲到乙街道", "中原区", 0, len(text), "")
     got = [(p.start, p.mention) for p in finder.find(report, [art])]
     assert got == [(3, "到到")]
+
+
+_SERIES_PIECES = st.lists(st.sampled_from(["电力", "一", "二", "三", "东", "西", "、", "、", "厂", "家属院", "广场",
+                                           "青槐", "路", "3", "个", "社区", "村", "等", ",", "。", "城", "东门",
+                                           "绿都", "a", " "]), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SERIES_PIECES)
+def test_list_forms_found_near_their_anchors_are_all_of_them(text):
+    from reportatlas import placenames as pn
+    for rx, anchor, out in ((pn._SERIES_LIST_RE, pn._SERIES_LIST_ANCHOR, pn._SERIES_LIST_OUT),
+                            (pn._COUNTED_LIST_RE, pn._COUNTED_LIST_ANCHOR, pn._COUNTED_LIST_OUT),
+                            (pn._GATE_RE, pn._GATE_ANCHOR, pn._GATE_OUT)):
+        near = [(m.span(), m.groups()) for m in pn._runs_with(rx, anchor, out, text)]
+        assert near == [(m.span(), m.groups()) for m in rx.finditer(text)]
+
+
+def test_a_shorter_form_takes_the_last_full_name_of_its_type():
+    finder = PlaceFinder([KnownName("中原区", "district")])
+    finder.autoflush = False
+    got = finder.find(_report("整治郑棉三厂家属院,改造国棉三厂家属院;三厂家属院完工"), [])
+    assert [(p.mention, p.name) for p in got] == [("郑棉三厂家属院", "郑棉三厂家属院"),
+                                                  ("国棉三厂家属院", "国棉三厂家属院"),
+                                                  ("三厂家属院", "国棉三厂家属院")]

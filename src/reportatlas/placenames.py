@@ -88,7 +88,9 @@ _PROJECT_LIST_RE = re.compile(rf"((?:“[^”“]{{2,12}}”[、,]?)+|(?:[{CJK}A
 _PROJECT_LIST_ANCHOR = re.compile("等(?:在建设|在建|在谈|重点|建设)?项目")
 _SERIES_LIST_RE = re.compile(rf"([{CJK}]{{1,6}}?)([{NUM_CN}东西南北])((?:、[{NUM_CN}东西南北])+)"
                              rf"([{CJK}]{{0,4}}(?:{SUFFIX_RE.pattern}))")
-_SERIES_LIST_ANCHOR = re.compile(rf"[{NUM_CN}东西南北]、[{NUM_CN}东西南北]")
+# (、 first and the characters around it looked behind and ahead for: a regex that starts with
+# a character class is tried at every character of the text)
+_SERIES_LIST_ANCHOR = re.compile(rf"、(?<=[{NUM_CN}东西南北]、)(?=[{NUM_CN}东西南北])")
 _SERIES_LIST_OUT = re.compile(rf"[^{CJK}、]")
 _GATE_RE = re.compile(rf"([{CJK}]{{2,6}}城)(?=[东西南北]门)")
 _GATE_ANCHOR = re.compile("城[东西南北]门")
@@ -246,13 +248,13 @@ class PlaceFinder:
         chosen = _resolve(cands)
         chosen = self._short_forms(text, chosen, report, articles)
         out = []
-        bounds = [m.start() for m in _SENTENCE_END.finditer(text)]
+        bounds = list(map(re.Match.start, _SENTENCE_END.finditer(text)))
         nb = len(bounds)
         sentences: dict = {}    # one string per sentence, shared by its mentions
-        name, to_original = report.name, report.to_original
+        name, offsets = report.name, report.offsets
         for c in chosen:
             a, b = c.start, c.end
-            oa, ob = to_original(a, b)
+            oa, ob = offsets[a], offsets[b - 1] + 1    # report.to_original(a, b) of a span inside the text
             art = article_at(articles, oa)
             # the sentence around the mention (_sentence), cut out once per pair of bounds
             j = bisect.bisect_left(bounds, a)
@@ -479,15 +481,17 @@ class PlaceFinder:
                     break
         # a shorter form of a name given in full before: 三厂家属院 after 郑棉三厂家属院
         # (names seen so far, by type and by each of their endings of 3+ characters)
-        endings: dict[tuple[str, str], list[str]] = {}
+        # (type → ending → the last name seen with that ending that is longer than it)
+        endings: dict[str, dict[str, str]] = {}
         for c in chosen:
-            if not (c.known or c.priority == 3) and len(c.name) >= 3:
-                for full in reversed(endings.get((c.place_type, c.name), ())):
-                    if full != c.name:
-                        c.name = full
-                        break
-            for k in range(len(c.name) - 2):
-                endings.setdefault((c.place_type, c.name[k:]), []).append(c.name)
+            seen = endings.get(c.place_type)
+            if seen is None:
+                seen = endings[c.place_type] = {}
+            name = c.name
+            if not (c.known or c.priority == 3) and len(name) >= 3:
+                name = c.name = seen.get(name, name)
+            for k in range(1, len(name) - 2):
+                seen[name[k:]] = name
         # bare 北部片区 after the zone it belongs to: CCD北部片区
         taken = [(c.start, c.end) for c in chosen]
         zones = [c for c in chosen if c.place_type == "zone" and c.name.startswith(("CCD", "郑州中央文化区"))]
