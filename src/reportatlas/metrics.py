@@ -48,11 +48,14 @@ CLAUSE_END = SENTENCE_END + "，,；;：:"
 QUOTES = {"“": "”", "《": "》", "「": "」", "\"": "\""}
 
 # words around a label that say nothing about what is counted, trimmed from labels
-_LEAD = re.compile(r"^(?:其中|目前|截至目前|项目|已经|已|共计|共有|共|累计|合计|总计|先后|全年|今年|"
-                   r"上半年|下半年|同时|并|还|又|达到|完成|实现|现有|拥有|"
-                   r"辖区|该街道|街道|均|全部|分别|相继|积极|及时|成功|初步|基本)+")
-_TRAIL = re.compile(r"(?:约|近|超过|超|逾|达到|达|共计|共|累计|计|为|了|有|至|近|已|的|到|完成|实现|"
-                    r"保持在|保持|总计|合计)+$")
+_LEAD_WORDS = ("其中", "目前", "截至目前", "项目", "已经", "已", "共计", "共有", "共", "累计", "合计",
+               "总计", "先后", "全年", "今年", "上半年", "下半年", "同时", "并", "还", "又", "达到", "完成",
+               "实现", "现有", "拥有", "辖区", "该街道", "街道", "均", "全部", "分别", "相继", "积极", "及时",
+               "成功", "初步", "基本")
+_TRAIL_WORDS = ("约", "近", "超过", "超", "逾", "达到", "达", "共计", "共", "累计", "计", "为", "了", "有",
+                "至", "近", "已", "的", "到", "完成", "实现", "保持在", "保持", "总计", "合计")
+_LEAD = re.compile("^(?:" + "|".join(_LEAD_WORDS) + ")+")
+_TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")+$")
 
 PERIOD_RE = re.compile(
     r"截至(?:目前|\d{4}年)?(?:\d{1,2}月(?:底|末|份)?)?"
@@ -171,15 +174,16 @@ def _in_quotes(text: str, pos: int, sent_start: int) -> bool:
 
 
 def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
-    num = m.group("num") or m.group("pct") or ""
     a, b = m.start(), m.end()
-    if _in_quotes(text, a, sent_start):
-        return False
-    before = text[max(a - 1, 0):a]
+    # (the cheap tests first; the quotes last but one: they search the sentence)
+    before = text[a - 1] if a else ""
     if before == "第" or (before and (before.isdigit() or before.isascii() and before.isalpha())):
         return False
     if text.startswith(_EXCLUDED_AFTER, b) or text.startswith("号", m.end("unit")):
         return False
+    if _in_quotes(text, a, sent_start):
+        return False
+    num = m.group("num") or m.group("pct") or ""
     if num and not num[0].isdigit():                       # a Chinese numeral
         if num == "一" or m.group("unit") == "期":
             return False
@@ -262,13 +266,19 @@ def _norm_places(report, places: Iterable[Any]) -> list[_Place]:
     offsets = getattr(report, "offsets", None) if isinstance(report, Report) else None
     name = report.name
     shift = 0                           # normalised minus original start of the last place
+    n_offsets = len(offsets) if offsets is not None else 0
     for p in places:
         if getattr(p, "report", name) != name:
             continue
         if offsets is not None:         # Report.to_normalized, guessing from the last place
-            start = p.start
-            a = _to_normalized(offsets, start, start + shift)
-            b = _to_normalized(offsets, p.end - 1, a + (p.end - 1 - start)) + 1
+            start, last = p.start, p.end - 1
+            a = start + shift
+            if not (0 < a < n_offsets and offsets[a - 1] < start <= offsets[a]):   # (the usual case inline)
+                a = _to_normalized(offsets, start, a)
+            b = a + (last - start)
+            if not (0 < b < n_offsets and offsets[b - 1] < last <= offsets[b]):
+                b = _to_normalized(offsets, last, b)
+            b += 1
             shift = a - start
         elif to_norm is not None:
             a, b = to_norm(p.start), to_norm(p.end - 1) + 1
@@ -454,15 +464,29 @@ _VERBS = ("建立", "设立", "组建", "成立", "新增", "新建", "建成", 
           "下发", "发动", "抽调", "收集", "梳理", "组织", "召开", "开展", "动员", "涉及", "规范",
           "拆除", "化解", "消除", "张贴", "悬挂", "发布", "认定", "指导", "帮助", "入驻", "签约",
           "落地", "服务", "培训", "接访", "收到", "派发", "解决", "上移", "出动", "投入", "完成")
+_VERB_RANK = {v: i for i, v in enumerate(_VERBS)}
+_VERB_LENGTHS = sorted({len(v) for v in _VERBS})
+# the characters a _LEAD match can start with and a _TRAIL match can end with: a label
+# that does not start (end) with one has nothing to trim, and the regex is not run
+_LEAD_FIRST = frozenset(w[0] for w in _LEAD_WORDS)
+_TRAIL_LAST = frozenset(w[-1] for w in _TRAIL_WORDS)
+
+
+def _verb_at_end(before: str) -> str | None:
+    """The first of ``_VERBS`` that ``before`` ends with (the verb of a count), or None."""
+    ends = [before[-n:] for n in _VERB_LENGTHS if before[-n:] in _VERB_RANK]
+    return min(ends, key=_VERB_RANK.__getitem__) if ends else None
 
 
 def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool) -> str:
     """A short label from the words before the number (and, for counts, the noun after it)."""
     before = text[a:num_start]
     before = _QUOTE_CHARS_RE.sub("", _LABEL_SPLIT_RE.split(before)[-1])
-    before = _LEAD.sub("", before)
-    verb = next((v for v in _VERBS if before.endswith(v)), None) if count and before.endswith(_VERBS) else None
-    before = _TRAIL.sub("", before)
+    if before[:1] in _LEAD_FIRST:
+        before = _LEAD.sub("", before)
+    verb = _verb_at_end(before) if count else None
+    if before[-1:] in _TRAIL_LAST:
+        before = _TRAIL.sub("", before)
     if "的" in before[:-2]:                       # "符合条件的扶持对象" → 扶持对象
         before = before.rsplit("的", 1)[1]
     if len(before) >= 4 and before[0] in "对为在与向将把给":
