@@ -603,3 +603,19 @@ def test_normalised_index_from_a_guess_is_that_of_a_binary_search(steps, pos, gu
     from array import array
     offsets = array("i", accumulate(steps)) if steps else array("i")
     assert _metrics._to_normalized(offsets, pos, guess) == bisect.bisect_left(offsets, pos)
+
+
+_LABEL_PIECES = list(_metrics._VERBS[:12]) + ["选拔出", "划分出", "划分", "出", "分", "人", "的", "约", "达到",
+                                               "其中", "累计", "已", "街道", "x"] + list(_metrics._TRAIL_WORDS[:6])
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from(_LABEL_PIECES), max_size=5).map("".join))
+def test_label_shortcuts_change_nothing(label):
+    """The verb at the end of a label is the first of _VERBS it ends with; a label whose first
+    (last) character starts (ends) no lead (trail) word has nothing for the regex to trim."""
+    assert _metrics._verb_at_end(label) == next((v for v in _metrics._VERBS if label.endswith(v)), None)
+    if label[:1] not in _metrics._LEAD_FIRST:
+        assert _metrics._LEAD.sub("", label) == label
+    if label[-1:] not in _metrics._TRAIL_LAST:
+        assert _metrics._TRAIL.sub("", label) == label
