@@ -316,7 +316,22 @@ def test_column_breaks_are_those_of_the_plain_rule(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("，。（）１２ＡＢ\u3000 a1街道路\uff5e\uff01\uff5f")), max_size=60))
+@given(st.text(alphabet=st.sampled_from(list("，。（）１２ＡＢ\u3000 a1街道路\uff5e\uff01\uff5f\uff00\uff61仿\u01ff")
+                                          + ["\U0001f600"]), max_size=60))
 def test_full_width_folding_is_the_translation_table(text):
     from reportatlas.corpus import _FOLD_TABLE, _fold_text
     assert _fold_text(text) == text.translate(_FOLD_TABLE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([None, "甲街道", "乙街道", "丙街道"]), max_size=30), st.data())
+def test_best_cut_is_the_last_cut_with_the_best_score(votes, data):
+    from reportatlas.corpus import _best_cut
+    lo = data.draw(st.integers(0, len(votes)))
+    hi = data.draw(st.integers(lo, len(votes)))
+
+    def score(cut):   # counted in full for every cut
+        return (sum(v == "甲街道" for v in votes[lo:cut]) + sum(v == "乙街道" for v in votes[cut:hi])
+                - sum(v == "乙街道" for v in votes[lo:cut]))
+    best = max(score(c) for c in range(lo, hi + 1))
+    assert _best_cut(votes, lo, hi, "甲街道", "乙街道") == max(c for c in range(lo, hi + 1) if score(c) == best)
