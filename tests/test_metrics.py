@@ -614,6 +614,7 @@ _LABEL_PIECES = list(_metrics._VERBS[:12]) + ["选拔出", "划分出", "划分"
 def test_label_shortcuts_change_nothing(label):
     """The verb at the end of a label is the first of _VERBS it ends with; a label whose first
     (last) character starts (ends) no lead (trail) word has nothing for the regex to trim."""
+    assert not [(a, b) for a in _metrics._VERBS for b in _metrics._VERBS if a != b and a.endswith(b)]
     assert _metrics._verb_at_end(label) == next((v for v in _metrics._VERBS if label.endswith(v)), None)
     if label[:1] not in _metrics._LEAD_FIRST:
         assert _metrics._LEAD.sub("", label) == label

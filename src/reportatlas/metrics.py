@@ -354,11 +354,18 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
             return fallback[0], fallback[1], p.end
         return p.name, p.place_type, p.end
     # "…1号楼建至17层，2号楼建至16层": a series continues the previous clause's subject
-    body = text[clause[0]:num_start]
-    if prev is not None and prev[4] and _SERIES.match(body):
+    if prev is not None and prev[4] and _SERIES.match(text, clause[0], num_start):
         return prev[1], prev[2], clause[0]
     if prev is not None and prev[4] and prev[3] == clause[0]:
         return prev[1], prev[2], prev[0]
+    # what is left needs a place that starts in the sentence before the clause or a pointing
+    # word before the number (most quantities have neither: they are about the 街道)
+    words = memo.get("words")
+    if words is None:
+        words = memo["words"] = find_all(text, _ANAPHOR_WORDS)
+    i = bisect.bisect_left(starts, sentence[0])
+    if (i == len(starts) or starts[i] >= clause[0]) and not _any_in(words, sentence[0], num_start):
+        return fallback[0], fallback[1], clause[0]
     # "园区整体运营后…", "板块内已落地项目…": a word that points back to a park or zone
     semi = max(text.rfind(";", sentence[0], clause[0]), text.rfind("；", sentence[0], clause[0]))
     lo = max(sentence[0], semi + 1)
@@ -367,9 +374,6 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
     key = sentence
     openings = memo.get(key)
     if openings is None:
-        words = memo.get("words")
-        if words is None:
-            words = memo["words"] = find_all(text, _ANAPHOR_WORDS)
         openings = memo[key] = _openings(text, sentence, places, starts, words)
     ana = None                     # the pointing word opens a clause: "园区整体运营后，…"
     for cs, hit, _ in reversed(openings):
@@ -411,6 +415,12 @@ def _subject(text: str, places: list[_Place], clause: tuple[int, int], sentence:
         if sentence_opening or _TOPIC_AFTER.match(text, p.end):
             return p.name, p.place_type, clause[0]
     return fallback[0], fallback[1], clause[0]
+
+
+def _any_in(positions: Sequence[int], lo: int, hi: int) -> bool:
+    """Whether one of the (sorted) ``positions`` is in ``[lo, hi)``."""
+    i = bisect.bisect_left(positions, lo)
+    return i < len(positions) and positions[i] < hi
 
 
 _ANAPHOR_WORDS = ("园区", "板块", "片区")   # the core of every _ANAPHOR match (they cannot overlap)
@@ -464,7 +474,7 @@ _VERBS = ("建立", "设立", "组建", "成立", "新增", "新建", "建成", 
           "下发", "发动", "抽调", "收集", "梳理", "组织", "召开", "开展", "动员", "涉及", "规范",
           "拆除", "化解", "消除", "张贴", "悬挂", "发布", "认定", "指导", "帮助", "入驻", "签约",
           "落地", "服务", "培训", "接访", "收到", "派发", "解决", "上移", "出动", "投入", "完成")
-_VERB_RANK = {v: i for i, v in enumerate(_VERBS)}
+_VERB_SET = frozenset(_VERBS)
 _VERB_LENGTHS = sorted({len(v) for v in _VERBS})
 # the characters a _LEAD match can start with and a _TRAIL match can end with: a label
 # that does not start (end) with one has nothing to trim, and the regex is not run
@@ -473,9 +483,12 @@ _TRAIL_LAST = frozenset(w[-1] for w in _TRAIL_WORDS)
 
 
 def _verb_at_end(before: str) -> str | None:
-    """The first of ``_VERBS`` that ``before`` ends with (the verb of a count), or None."""
-    ends = [before[-n:] for n in _VERB_LENGTHS if before[-n:] in _VERB_RANK]
-    return min(ends, key=_VERB_RANK.__getitem__) if ends else None
+    """The one of ``_VERBS`` that ``before`` ends with (the verb of a count), or None.  (No
+    verb ends with another, so at most one can; the tests check it.)"""
+    for n in _VERB_LENGTHS:
+        if before[-n:] in _VERB_SET:
+            return before[-n:]
+    return None
 
 
 def _label(text: str, a: int, b: int, num_start: int, num_end: int, count: bool) -> str:
