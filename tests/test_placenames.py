@@ -101,3 +101,44 @@ def test_a_shorter_form_takes_the_last_full_name_of_its_type():
     assert [(p.mention, p.name) for p in got] == [("郑棉三厂家属院", "郑棉三厂家属院"),
                                                   ("国棉三厂家属院", "国棉三厂家属院"),
                                                   ("三厂家属院", "国棉三厂家属院")]
+
+
+def _resolve_plainly(cands):
+    """_resolve's rule written plainly: candidates in order (lists, longest, known before
+    shape, leftmost), each kept unless it overlaps one kept before (list items may share
+    their span)."""
+    order = sorted(cands, key=lambda c: (-(c.priority == 3), -(c.end - c.start), -c.priority, c.start))
+    chosen = []
+    for c in order:
+        clash = [k for k in chosen if k.start < c.end and c.start < k.end]
+        if clash and not (c.priority == 3 and all((k.start, k.end) == (c.start, c.end) for k in clash)):
+            continue
+        chosen.append(c)
+    return sorted(chosen, key=lambda c: (c.start, c.end))
+
+
+_CANDS = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 6), st.sampled_from([1, 2, 3])), max_size=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CANDS)
+def test_resolve_keeps_what_the_plain_rule_keeps(spans):
+    from reportatlas.placenames import _Cand, _resolve
+    cands = [_Cand(a, a + n, f"n{i}", "site", p) for i, (a, n, p) in enumerate(spans)]
+    assert [c.name for c in _resolve(cands)] == [c.name for c in _resolve_plainly(cands)]
+
+
+def test_mentions_take_the_article_that_article_at_gives():
+    from reportatlas.corpus import article_at
+    finder = PlaceFinder([KnownName("青槐路", "road"), KnownName("杏林路", "road")])
+    finder.autoflush = False
+    text = "新建青槐路。\n\n另一街道打通杏林路。"
+    first = Article("t.txt", 0, "甲街道", "中原区", 3, 8, "")
+    second = Article("t.txt", 1, "乙街道", "中原区", 10, len(text), "")
+    got = {p.mention: p.article for p in finder.find(_report(text), [first, second])}
+    assert got == {"青槐路": "甲街道", "杏林路": "乙街道"}
+    # articles in another order (not as split_articles gives them): as article_at says
+    middle = Article("t.txt", 2, "丙街道", "中原区", 1, 9, "")
+    for articles in ([second, first], [second], [first], [first, second, middle]):
+        for p in finder.find(_report(text), articles):
+            assert p.article == article_at(articles, p.start).subdistrict

@@ -166,10 +166,6 @@ def _as_bytes(text: str) -> str:
     return text.encode("utf-8", "surrogatepass").decode("latin-1")
 
 
-def _from_bytes(data: str) -> str:
-    return data.encode("latin-1").decode("utf-8", "surrogatepass")
-
-
 def hierarchy_known_names() -> list[KnownName]:
     """Districts, 街道, 社区 and 村 of the committed name list (jionlp, Apache-2.0)."""
     out: list[KnownName] = [KnownName(d, "district") for d in ZHENGZHOU_DISTRICTS]
@@ -226,9 +222,11 @@ class PlaceFinder:
         # automaton's nodes then have few children each (a byte follows a lead byte), which
         # makes the pass over a report ~3x faster than over CJK characters
         self._byte_automaton = ahocorasick.Automaton()
-        for surface, value in self.known.items():
-            self.automaton.add_word(surface, (surface, *value))
-            self._byte_automaton.add_word(_as_bytes(surface), (surface, *value))
+        for surface, (name, ptype) in self.known.items():
+            self.automaton.add_word(surface, (surface, name, ptype))
+            # (canonical name, type, length, characters after it that make it no mention)
+            not_after = "委" if ptype == "district" else NOT_AFTER.get(surface[-1], "") if ptype == "road" else ""
+            self._byte_automaton.add_word(_as_bytes(surface), (name, ptype, len(surface), not_after))
         if self.known:
             self.automaton.make_automaton()
             self._byte_automaton.make_automaton()
@@ -244,7 +242,8 @@ class PlaceFinder:
 
     def find(self, report: Report, articles: list[Article]) -> list[PlaceMention]:
         text = report.normalized
-        cands = self._lists(text) + self._known(text) + self._shapes(text)
+        known = self._known(text)
+        cands = self._lists(text) + known + self._shapes(text, {(c.start, c.end) for c in known})
         chosen = _resolve(cands)
         chosen = self._short_forms(text, chosen, report, articles)
         out = []
@@ -252,10 +251,17 @@ class PlaceFinder:
         nb = len(bounds)
         sentences: dict = {}    # one string per sentence, shared by its mentions
         name, offsets = report.name, report.offsets
+        art_starts = [art.start for art in articles]
+        if art_starts != sorted(art_starts):
+            art_starts = None       # (split_articles gives them in order; others are searched in full)
         for c in chosen:
             a, b = c.start, c.end
             oa, ob = offsets[a], offsets[b - 1] + 1    # report.to_original(a, b) of a span inside the text
-            art = article_at(articles, oa)
+            if art_starts is None:
+                art = article_at(articles, oa)
+            else:   # article_at(articles, oa): the last article starting at or before oa, else the first
+                i = bisect.bisect_right(art_starts, oa)
+                art = articles[i - 1] if i else articles[0] if articles else None
             # the sentence around the mention (_sentence), cut out once per pair of bounds
             j = bisect.bisect_left(bounds, a)
             k = bisect.bisect_left(bounds, b, j)
@@ -278,21 +284,20 @@ class PlaceFinder:
         out = []
         data = _as_bytes(text)
         done_b = done_c = 0     # a byte offset of ``data`` and the character offset it is at
-        for end_b, (surface, name, ptype) in self._byte_automaton.iter(data):
+        for end_b, (name, ptype, length, not_after) in self._byte_automaton.iter(data):
             # matches come by increasing end; a match of whole UTF-8 names ends on a character
-            end = done_c + len(_from_bytes(data[done_b:end_b + 1]))
+            # (the characters up to it counted by decoding the bytes since the last match)
+            end = done_c + len(data[done_b:end_b + 1].encode("latin-1").decode("utf-8", "surrogatepass"))
             done_b, done_c = end_b + 1, end
-            end -= 1            # the last character of the match, as automaton.iter(text) gives it
-            start = end - len(surface) + 1
-            if ptype == "district" and text[end + 1:end + 2] == "委":
-                continue  # 中原区委: the party committee
-            if ptype == "road" and text[end + 1:end + 2] and text[end + 1] in NOT_AFTER.get(surface[-1], ""):
-                continue  # 红旗路段 (an award), 交通路网
-            out.append(_Cand(start, end + 1, name, ptype, 2, True))
+            if not_after and text[end:end + 1] and text[end] in not_after:
+                continue  # 中原区委 (the party committee), 红旗路段 (an award), 交通路网
+            out.append(_Cand(end - length, end, name, ptype, 2, True))
         return out
 
     # ------------------------------------------------------------------ shapes
-    def _shapes(self, text: str) -> list[_Cand]:
+    def _shapes(self, text: str, known_spans: set[tuple[int, int]] = frozenset()) -> list[_Cand]:
+        """Names found by their type word; none on the span of a known name (``known_spans``),
+        which _resolve would always put first."""
         out: list[_Cand] = []
         cache = self._shape_cache
         last_gap = _LAST_NON_STEM.match
@@ -330,7 +335,8 @@ class PlaceFinder:
                     continue  # 召开街道: not a name
                 if check is _UNQUOTED and nxt == "”" and start and text[start - 1] == "“":
                     continue  # a slogan in quotes: “项目强街”, “幸福汝河”
-                out.append(_Cand(start, me, name, final_type, 1))
+                if (start, me) not in known_spans:
+                    out.append(_Cand(start, me, name, final_type, 1))
         for m in _runs_with(_GATE_RE, _GATE_ANCHOR, _GATE_OUT, text):   # 绿都城东门: a compound's gate
             cut = _trim_left(m.group(1)[:-1])
             if len(m.group(1)) - cut >= 3:
@@ -775,7 +781,11 @@ def _resolve(cands: list[_Cand]) -> list[_Cand]:
 
     The chosen spans are disjoint (list items may share one span), so one sorted list of
     them and a binary search per candidate find any overlap."""
-    order = sorted(cands, key=lambda c: (-(c.priority == 3), -(c.end - c.start), -c.priority, c.start))
+    # the order (lists first, longest, highest priority, leftmost) as one integer a candidate:
+    # integers compare much faster than tuples in the sort
+    m = max((c.end for c in cands), default=0) + 1
+    order = sorted(cands, key=lambda c: (((c.priority != 3) * m + m - (c.end - c.start)) * 4 + 3 - c.priority)
+                   * m + c.start)
     chosen: list[_Cand] = []
     starts: list[int] = []   # distinct chosen spans, sorted (starts and ends in step)
     ends: list[int] = []
@@ -790,7 +800,7 @@ def _resolve(cands: list[_Cand]) -> list[_Cand]:
         k = j + 1
         starts.insert(k, c.start)
         ends.insert(k, c.end)
-    return sorted(chosen, key=lambda c: (c.start, c.end))
+    return sorted(chosen, key=lambda c: c.start * m + c.end)     # by (start, end)
 
 
 _SENTENCE_END = re.compile("[。！？!?\n]")
