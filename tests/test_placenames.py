@@ -142,3 +142,12 @@ def test_mentions_take_the_article_that_article_at_gives():
     for articles in ([second, first], [second], [first], [first, second, middle]):
         for p in finder.find(_report(text), articles):
             assert p.article == article_at(articles, p.start).subdistrict
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("。！？!?\n,路街a1 ")), max_size=60))
+def test_sentence_ends_are_every_end_character_in_order(text):
+    import re
+
+    from reportatlas.placenames import _sentence_ends
+    assert _sentence_ends(text) == [m.start() for m in re.finditer("[。！？!?\n]", text)]

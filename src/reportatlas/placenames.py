@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from itertools import chain
+from operator import attrgetter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -213,10 +215,6 @@ class PlaceFinder:
             stem = sd[:-2] if sd.endswith("街道") else ""
             if len(stem) == 4:
                 self._abbrs.setdefault(stem[0] + stem[2], set()).add(sd)
-        # (the preposition is matched and the abbreviation looked ahead for: a regex that
-        # starts with a look-behind is tried at every character of the text)
-        self._abbr_re = re.compile(r"[在到于从](?=(" + "|".join(map(re.escape, sorted(self._abbrs)))
-                                   + r")(?![路街区]))") if self._abbrs else None
         self.automaton = ahocorasick.Automaton()
         # the same names as UTF-8 bytes (one latin-1 character a byte) for running text: the
         # automaton's nodes then have few children each (a byte follows a lead byte), which
@@ -247,7 +245,7 @@ class PlaceFinder:
         chosen = _resolve(cands)
         chosen = self._short_forms(text, chosen, report, articles)
         out = []
-        bounds = list(map(re.Match.start, _SENTENCE_END.finditer(text)))
+        bounds = _sentence_ends(text)
         nb = len(bounds)
         sentences: dict = {}    # one string per sentence, shared by its mentions
         name, offsets = report.name, report.offsets
@@ -262,7 +260,7 @@ class PlaceFinder:
             else:   # article_at(articles, oa): the last article starting at or before oa, else the first
                 i = bisect.bisect_right(art_starts, oa)
                 art = articles[i - 1] if i else articles[0] if articles else None
-            # the sentence around the mention (_sentence), cut out once per pair of bounds
+            # the sentence around the mention, cut out once per pair of bounds
             j = bisect.bisect_left(bounds, a)
             k = bisect.bisect_left(bounds, b, j)
             sentence = sentences.get((j, k))
@@ -472,6 +470,21 @@ class PlaceFinder:
         return out
 
     # ------------------------------------------------------------------ short forms
+    def _abbreviations(self, text: str) -> list[tuple[int, str]]:
+        """(start, abbreviation) of every 街道 abbreviation after 在到于从 and not before 路街区,
+        by start.  Each abbreviation is looked for by str.find: there are a few, and a
+        regex for all of them would start with a character class or a look-behind, which is
+        tried at every character of the text."""
+        out = []
+        for abbr in self._abbrs:
+            k = text.find(abbr, 1)
+            while k >= 0:
+                if text[k - 1] in "在到于从" and text[k + len(abbr):k + len(abbr) + 1] not in ("路", "街", "区"):
+                    out.append((k, abbr))
+                k = text.find(abbr, k + 1)
+        out.sort()
+        return out
+
     def _short_forms(self, text: str, chosen: list[_Cand], report: Report,
                      articles: list[Article]) -> list[_Cand]:
         extra: list[_Cand] = []
@@ -523,19 +536,19 @@ class PlaceFinder:
                     taken.append((a0, b0))
         # 街道 abbreviations after a preposition: 在中西扬帆 → 中原西路街道
         last = 0
-        for m in self._abbr_re.finditer(text) if self._abbr_re else ():
-            a0, b0 = m.span(1)
+        for a0, abbr in self._abbreviations(text):
+            b0 = a0 + len(abbr)
             if a0 < last:
                 continue  # overlaps the one before (two abbreviations are not found overlapping)
             last = b0
             oa, _ = report.to_original(a0, b0)
             art = article_at(articles, oa)
-            if art is None or art.subdistrict not in self._abbrs[m.group(1)]:
+            if art is None or art.subdistrict not in self._abbrs[abbr]:
                 continue
             if any(a < b0 and a0 < b for a, b in taken):
                 continue
             extra.append(_Cand(a0, b0, art.subdistrict, "subdistrict", 2, True))
-        return sorted(chosen + extra, key=lambda c: (c.start, c.end))
+        return sorted(chosen + extra, key=attrgetter("start", "end"))
 
 
 def _stem_alone(text: str, stem: str, start: int) -> Iterator[tuple[int, int]]:
@@ -803,16 +816,13 @@ def _resolve(cands: list[_Cand]) -> list[_Cand]:
     return sorted(chosen, key=lambda c: c.start * m + c.end)     # by (start, end)
 
 
-_SENTENCE_END = re.compile("[。！？!?\n]")
+_SENTENCE_ENDS = "。！？!?\n"
+_SENTENCE_END_RES = [(ch, re.compile(re.escape(ch))) for ch in _SENTENCE_ENDS]
 
 
-def _sentence(text: str, a: int, b: int, bounds: list[int] | None = None) -> str:
-    """The sentence around ``text[a:b]``; ``bounds`` are the positions of the sentence ends
-    in ``text`` (found when not given)."""
-    if bounds is None:
-        bounds = [m.start() for m in _SENTENCE_END.finditer(text)]
-    j = bisect.bisect_left(bounds, a)
-    s = bounds[j - 1] + 1 if j else 0
-    k = bisect.bisect_left(bounds, b)
-    e = bounds[k] + 1 if k < len(bounds) else len(text)
-    return text[s:e].strip()
+def _sentence_ends(text: str) -> list[int]:
+    """Positions of the sentence ends (。！？!? and line breaks) in ``text``, ascending: each
+    character looked for by a regex of its own, whose literal search is much faster than
+    one regex that starts with a character class (tried at every character)."""
+    return sorted(chain.from_iterable(map(re.Match.start, rx.finditer(text))
+                                      for ch, rx in _SENTENCE_END_RES if ch in text))
