@@ -620,3 +620,8 @@ def test_label_shortcuts_change_nothing(label):
         assert _metrics._LEAD.sub("", label) == label
     if label[-1:] not in _metrics._TRAIL_LAST:
         assert _metrics._TRAIL.sub("", label) == label
+
+
+@given(st.lists(st.integers(0, 30), max_size=8).map(sorted), st.integers(0, 30), st.integers(0, 30))
+def test_any_in_tells_whether_a_position_is_in_the_range(positions, lo, hi):
+    assert _metrics._any_in(positions, lo, hi) == any(lo <= p < hi for p in positions)
