@@ -444,6 +444,8 @@ def split_articles(report: Report) -> list[Article]:
     heads: list[tuple[int, tuple[str, str], str]] = []
     for k, (a, b) in enumerate(pars):
         for line in text[a:b].split("\n"):
+            if "，" in line:
+                continue    # a sentence (the quick test for most lines of a report)
             owner = _headline_owner(line)
             if owner:
                 heads.append((k, owner, line.strip()))
