@@ -146,12 +146,6 @@ def _clause_around(text: str, rev: str, pos: int, sentence: tuple[int, int]) -> 
     return _clause_start(rev, pos, sentence[0]), (after.start() if after else sentence[1])
 
 
-def _spans(text: str, ends: str) -> list[tuple[int, int]]:
-    """The non-empty stretches of ``text`` between the characters of ``ends``."""
-    marks = find_all(text, ends)
-    return [(a, b) for a, b in zip([0] + [m + 1 for m in marks], marks + [len(text)]) if a < b]
-
-
 def _clause_starts(text: str, lo: int, hi: int) -> list[int]:
     """``i + 1`` for every clause end ``i`` in ``[lo, hi)``."""
     return [m.end() for m in _CLAUSE_MARK.finditer(text, lo, hi)]
