@@ -1,6 +1,7 @@
 """numbers.py helpers for scanning text (number parsing is tested in test_metrics.py)."""
 import re
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from reportatlas.numbers import find_all
@@ -20,3 +21,8 @@ def test_find_all_does_not_count_overlapping_occurrences_twice():
     assert find_all("园区园区区", ("园区",)) == [0, 2]
     assert find_all("aaaa", ("aa",)) == [0, 2]
     assert find_all("", ("年",)) == []
+
+
+def test_find_all_refuses_an_empty_literal():
+    with pytest.raises(ValueError):
+        find_all("abc", ("a", ""))
