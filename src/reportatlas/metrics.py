@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
 from .corpus import Report
-from .numbers import QUANTITY_SCAN, Quantity, find_all, finditer_near, quantity_from_match
+from .numbers import Quantity, find_all, finditer_near, quantity_from_match, scan_quantities
 
 __all__ = ["Metric", "extract_metrics", "find_quantities"]
 
@@ -168,7 +168,7 @@ def _in_quotes(text: str, pos: int, sent_start: int) -> bool:
 
 
 def _acceptable(text: str, m: re.Match, sent_start: int) -> bool:
-    a, b = m.start(), m.end()
+    a, b = m.start(), m.end("q")
     # (the cheap tests first; the quotes last but one: they search the sentence)
     before = text[a - 1] if a else ""
     if before == "第" or (before and (before.isdigit() or before.isascii() and before.isalpha())):
@@ -200,10 +200,10 @@ def _find_quantities(text: str, sent_marks: list[int]) -> list[tuple[int, int, Q
     """:func:`find_quantities` given the positions of the sentence ends."""
     out = []
     bisect_right = bisect.bisect_right
-    for m in QUANTITY_SCAN.finditer(text):
+    for m in scan_quantities(text):
         k = bisect_right(sent_marks, m.start())      # the sentence starts after mark k - 1
         if _acceptable(text, m, sent_marks[k - 1] + 1 if k else 0):
-            out.append((m.start(), m.end(), quantity_from_match(m)))
+            out.append((m.start(), m.end("q"), quantity_from_match(m)))
     return out
 
 
