@@ -15,9 +15,12 @@ Work happens on ``Report.normalized``; every mention is mapped back to ORIGINAL 
   abbreviation of a 街道 (``中西`` for 中原西路街道) after a preposition (在中西…) is that 街道.
 
 Speed: boundary words and known names inside a stem come from Aho-Corasick automata; what a
-type word makes of the text before it is decided once per distinct stem window and context
+type word makes of the text before it is decided once per distinct stem window and type word
 (a finder keeps these decisions, so build one finder per set of known names and reuse it);
-jieba's POS tagger runs only on stems holding a dictionary verb of two or more characters.
+jieba's POS tagger runs only on stems holding a dictionary verb of two or more characters
+(:mod:`reportatlas.placeverbs`).  Regexes run over whole reports start with a literal
+character where they can: one that starts with a character class or a look-behind is tried
+at every character of the text.
 """
 from __future__ import annotations
 
@@ -27,13 +30,13 @@ from itertools import chain
 from operator import attrgetter
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, Iterator
 
 import ahocorasick
 
 from .corpus import Article, Report, article_at, hierarchy
 from .extract import KnownName, PlaceMention
+from .placeverbs import VERB_CUTS, verb_cut
 from .placewords import (BOUNDARY_WORDS, BUILTIN_NAMES, CENTRE_KINDS, CJK, GENERIC_NAMES, GENERIC_STEMS,
                          KIND_TYPES, NOT_AFTER, NOT_ROADS, NUM_CN, STEM_CHAR, SUFFIX_RE, SUFFIX_TYPE,
                          ZHENGZHOU_DISTRICTS)
@@ -236,7 +239,7 @@ class PlaceFinder:
 
     @staticmethod
     def flush_cuts() -> None:
-        _VERB_CUTS.flush()
+        VERB_CUTS.flush()
 
     def find(self, report: Report, articles: list[Article]) -> list[PlaceMention]:
         text = report.normalized
@@ -272,7 +275,7 @@ class PlaceFinder:
             out.append(PlaceMention(name, art.subdistrict if art else "", art.district if art else "",
                                     text[a:b], c.name, c.place_type, oa, ob, sentence, c.known))
         if self.autoflush:
-            _VERB_CUTS.flush()
+            VERB_CUTS.flush()
         return out
 
     # ------------------------------------------------------------------ known names
@@ -413,7 +416,7 @@ class PlaceFinder:
                 break
         cut += len(stem[cut:]) - len(stem[cut:].lstrip("区的了之"))
         if n - cut > 3:
-            cut += _verb_cut(stem[cut:])
+            cut += verb_cut(stem[cut:])
         cut = max(cut, n - max_stem)
         return cut if cut < n else None
 
@@ -573,129 +576,6 @@ def _prev_disjoint(starts: list[int], j: int, k: int, wlen: int) -> int:
     while j >= 0 and starts[j] + wlen > k:
         j -= 1
     return j
-
-
-_VERBISH = ("v", "vn", "vd", "d", "p", "c", "ad", "t")
-_VERB_LINE = re.compile(r"^(\S\S+) \d+ (?:" + "|".join(_VERBISH) + r")[a-z]*\r?$", re.M)
-_NOUNISH = ("n", "ns", "nr", "nz", "nt", "j", "m", "x", "eng", "f", "s", "a", "b", "l", "i")
-
-
-@lru_cache(maxsize=1)
-def _verb_automaton():
-    """Verbs, adverbs, prepositions … of two or more characters in jieba's dictionary, or
-    None without jieba.  Read from the dictionary file (fast) so that the POS tagger, whose
-    set-up takes seconds, runs only on stems that hold such a word.  (The tagger's HMM also
-    makes verbs of characters the dictionary does not join, such as 投用; the common ones
-    of the reports are in ``placewords.BOUNDARY_WORDS`` instead.)"""
-    try:
-        import jieba
-    except ImportError:  # pragma: no cover - jieba is a dependency; keep working without it
-        return None
-    words = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
-    auto = ahocorasick.Automaton()
-    for word in _VERB_LINE.findall(words):   # "word freq tag" lines with a verbish tag
-        auto.add_word(word, len(word))
-    auto.make_automaton()
-    return auto
-
-
-class _VerbCuts:
-    """Verb cuts already decided, kept on disk (:mod:`reportatlas.diskcache`) between runs,
-    keyed by jieba's version and dictionary and by this rule, so that a run over stems seen
-    before needs neither jieba's dictionary nor its tagger."""
-    RULE = "verb_cut 1 " + " ".join(_VERBISH) + " / " + " ".join(_NOUNISH)
-    LIMIT = 100_000
-
-    def __init__(self):
-        self.cuts: dict[str, int] | None = None
-        self.path = None
-        self.dirty = False
-
-    def load(self) -> dict[str, int]:
-        if self.cuts is None:
-            self.cuts = {}
-            try:
-                import importlib.metadata
-                import importlib.util
-                import json
-
-                from . import diskcache
-                spec = importlib.util.find_spec("jieba")   # not imported: that takes 0.2 s
-                if spec is None or spec.origin is None:
-                    return self.cuts
-                stat = Path(spec.origin).with_name("dict.txt").stat()
-                digest = diskcache.key(self.RULE, importlib.metadata.version("jieba"), str(stat.st_size),
-                                       str(int(stat.st_mtime)))
-                self.path = diskcache.path_for("verbcuts", digest, ".json")
-                data = diskcache.read(self.path)
-                if data:
-                    loaded = json.loads(data)
-                    if isinstance(loaded, dict):
-                        self.cuts = {k: v for k, v in loaded.items() if isinstance(v, int)}
-            except (ImportError, OSError, ValueError):   # no cache: decide again
-                pass
-        return self.cuts
-
-    def add(self, stem: str, cut: int) -> None:
-        cuts = self.load()
-        if len(cuts) < self.LIMIT:
-            cuts[stem] = cut
-            self.dirty = True
-
-    def flush(self) -> None:
-        if self.dirty and self.path is not None:
-            import json
-
-            from . import diskcache
-            try:   # keep what another process (a worker of extract(jobs=…)) wrote meanwhile
-                data = diskcache.read(self.path)
-                on_disk = json.loads(data) if data else {}
-                if isinstance(on_disk, dict):
-                    for k, v in on_disk.items():
-                        if isinstance(v, int) and len(self.cuts) < self.LIMIT:
-                            self.cuts.setdefault(k, v)
-            except (OSError, ValueError):
-                pass
-            diskcache.write(self.path, json.dumps(self.cuts, ensure_ascii=False).encode("utf-8"), keep=2)
-        self.dirty = False
-
-
-_VERB_CUTS = _VerbCuts()
-
-
-@lru_cache(maxsize=16384)
-def _verb_cut(stem: str) -> int:
-    """Characters of ``stem`` to drop: everything up to the last verb or adverb (by jieba's
-    dictionary) that is followed by a noun of two or more characters, as in 督导检查华庭 → 华庭.
-    Words the lists in :mod:`placewords` miss are caught here.  The tagger runs only when a
-    dictionary verb of two or more characters ends at least two characters before the end;
-    decisions are remembered on disk (:class:`_VerbCuts`)."""
-    known = _VERB_CUTS.load().get(stem)
-    if known is not None:
-        return known
-    cut = _tagged_verb_cut(stem)
-    _VERB_CUTS.add(stem, cut)
-    return cut
-
-
-def _tagged_verb_cut(stem: str) -> int:
-    verbs = _verb_automaton()
-    if verbs is None or not any(end + 3 <= len(stem) for end, _n in verbs.iter(stem)):
-        return 0
-    import jieba
-    import jieba.posseg as pseg
-    jieba.setLogLevel(60)
-    tokens = [(w, f) for w, f in pseg.cut(stem)]
-    pos = 0
-    cut = 0
-    for i, (word, flag) in enumerate(tokens):
-        pos += len(word)
-        rest = stem[pos:]
-        if flag.startswith(_VERBISH) and len(word) >= 2 and len(rest) >= 2 and i + 1 < len(tokens) \
-                and tokens[i + 1][1].startswith(_NOUNISH) and not tokens[i + 1][1].startswith("vn") \
-                and not (i > 0 and tokens[i - 1][1] in ("ns", "nr", "nz", "j")):  # 上街通用航空: one name
-            cut = pos
-    return cut
 
 
 @lru_cache(maxsize=65536)
