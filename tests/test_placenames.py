@@ -151,3 +151,15 @@ def test_sentence_ends_are_every_end_character_in_order(text):
 
     from reportatlas.placenames import _sentence_ends
     assert _sentence_ends(text) == [m.start() for m in re.finditer("[。！？!?\n]", text)]
+
+
+def test_known_names_are_found_in_text_with_a_lone_surrogate():
+    # such text does not come from a decoded file, but a Report may be built from any str:
+    # the names are found the slow way, at the same places
+    finder = PlaceFinder([KnownName("青槐路", "road"), KnownName("中原区", "district")])
+    finder.autoflush = False
+    clean = "中原区新建青槐路,中原区委"
+    odd = clean.replace("新建", "新\ud800建")
+    got = [(p.mention, p.start) for p in finder.find(_report(clean), [])]
+    assert got == [("中原区", 0), ("青槐路", 5)]       # not 中原区委 (the party committee)
+    assert [(p.mention, p.start) for p in finder.find(_report(odd), [])] == [("中原区", 0), ("青槐路", 6)]

@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Iterable, Iterator
 
 import ahocorasick
+import ahocorasick_rs
 
 from .corpus import Article, Report, article_at, hierarchy
 from .extract import KnownName, PlaceMention
@@ -166,11 +167,6 @@ def _project_list_floor(text: str, lo: int, hi: int) -> int:
         hi = q
 
 
-def _as_bytes(text: str) -> str:
-    """``text`` as UTF-8, one latin-1 character a byte."""
-    return text.encode("utf-8", "surrogatepass").decode("latin-1")
-
-
 def hierarchy_known_names() -> list[KnownName]:
     """Districts, 街道, 社区 and 村 of the committed name list (jionlp, Apache-2.0)."""
     out: list[KnownName] = [KnownName(d, "district") for d in ZHENGZHOU_DISTRICTS]
@@ -218,19 +214,22 @@ class PlaceFinder:
             stem = sd[:-2] if sd.endswith("街道") else ""
             if len(stem) == 4:
                 self._abbrs.setdefault(stem[0] + stem[2], set()).add(sd)
+        # known names inside a stem (short strings, many lookups): pyahocorasick
         self.automaton = ahocorasick.Automaton()
-        # the same names as UTF-8 bytes (one latin-1 character a byte) for running text: the
-        # automaton's nodes then have few children each (a byte follows a lead byte), which
-        # makes the pass over a report ~3x faster than over CJK characters
-        self._byte_automaton = ahocorasick.Automaton()
-        for surface, (name, ptype) in self.known.items():
-            self.automaton.add_word(surface, (surface, name, ptype))
-            # (canonical name, type, length, characters after it that make it no mention)
-            not_after = "委" if ptype == "district" else NOT_AFTER.get(surface[-1], "") if ptype == "road" else ""
-            self._byte_automaton.add_word(_as_bytes(surface), (name, ptype, len(surface), not_after))
+        for i, (surface, (name, ptype)) in enumerate(self.known.items()):
+            self.automaton.add_word(surface, (surface, name, ptype, i))
         if self.known:
             self.automaton.make_automaton()
-            self._byte_automaton.make_automaton()
+        # known names in running text: the DFA of ahocorasick_rs reports every occurrence
+        # (overlapping) with character offsets, several times faster than pyahocorasick
+        # over a whole report; per name: (canonical name, type, characters after it that
+        # make it no mention)
+        surfaces = list(self.known)
+        self._known_info = [(name, ptype, "委" if ptype == "district" else
+                             NOT_AFTER.get(surface[-1], "") if ptype == "road" else "")
+                            for surface, (name, ptype) in self.known.items()]
+        self._known_finder = ahocorasick_rs.AhoCorasick(
+            surfaces, implementation=ahocorasick_rs.Implementation.DFA) if surfaces else None
 
     # ------------------------------------------------------------------ public
     # write the verb cuts decided so far to disk after every report; extract() turns this
@@ -283,16 +282,16 @@ class PlaceFinder:
         if not self.known:
             return []
         out = []
-        data = _as_bytes(text)
-        done_b = done_c = 0     # a byte offset of ``data`` and the character offset it is at
-        for end_b, (name, ptype, length, not_after) in self._byte_automaton.iter(data):
-            # matches come by increasing end; a match of whole UTF-8 names ends on a character
-            # (the characters up to it counted by decoding the bytes since the last match)
-            end = done_c + len(data[done_b:end_b + 1].encode("latin-1").decode("utf-8", "surrogatepass"))
-            done_b, done_c = end_b + 1, end
+        info = self._known_info
+        try:
+            found = self._known_finder.find_matches_as_indexes(text, overlapping=True)
+        except UnicodeEncodeError:   # lone surrogates (not from a decoded file): the slow way
+            found = [(i, end + 1 - len(surface), end + 1) for end, (surface, _, _, i) in self.automaton.iter(text)]
+        for i, start, end in found:
+            name, ptype, not_after = info[i]
             if not_after and text[end:end + 1] and text[end] in not_after:
                 continue  # 中原区委 (the party committee), 红旗路段 (an award), 交通路网
-            out.append(_Cand(end - length, end, name, ptype, 2, True))
+            out.append(_Cand(start, end, name, ptype, 2, True))
         return out
 
     # ------------------------------------------------------------------ shapes
@@ -383,7 +382,7 @@ class PlaceFinder:
         # of its own (start after it); other known names protect their characters below
         inside: list[tuple[int, int]] = []
         if self.known:
-            for end, (surface, _name, inner_type) in self.automaton.iter(stem):
+            for end, (surface, _name, inner_type, _i) in self.automaton.iter(stem):
                 inside.append((end + 1 - len(surface), end + 1))
                 if inner_type in ("district", "subdistrict") and end + 1 < n:
                     if inner_type == "district" and ptype in ("site", "park", "zone"):
