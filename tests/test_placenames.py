@@ -163,3 +163,17 @@ def test_known_names_are_found_in_text_with_a_lone_surrogate():
     got = [(p.mention, p.start) for p in finder.find(_report(clean), [])]
     assert got == [("中原区", 0), ("青槐路", 5)]       # not 中原区委 (the party committee)
     assert [(p.mention, p.start) for p in finder.find(_report(odd), [])] == [("中原区", 0), ("青槐路", 6)]
+
+
+_TYPE_WORD_TEXT = st.lists(st.sampled_from(["街", "道", "区", "坊", "中", "央", "文化", "科技活力", "心", "苑", "园", "产业",
+                                            "公", "铁路", "线", "火车", "站", "大", "厦", "路", "村", "青槐", ",",
+                                            "\U0001f600", "\ud800"]), max_size=30).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TYPE_WORD_TEXT)
+def test_type_words_are_those_the_regex_finds(text):
+    from reportatlas.placenames import _type_words
+    from reportatlas.placewords import SUFFIX_RE
+    words, found = _type_words(text)
+    assert [(words[i], a, b) for i, a, b in found] == [(m.group(), *m.span()) for m in SUFFIX_RE.finditer(text)]

@@ -109,6 +109,26 @@ _PART_ZONE_RE = re.compile(r"部(?<=[东南西北]部)(?:核心)?(?:片区|板�
 _LAST_OUT = {out: re.compile(rf"(?s).*{out.pattern}") for out in (_COUNTED_LIST_OUT, _SERIES_LIST_OUT, _GATE_OUT)}
 
 
+@lru_cache(maxsize=1)
+def _type_word_finder() -> tuple[list[str], "ahocorasick_rs.AhoCorasick"]:
+    words = list(SUFFIX_TYPE)
+    return words, ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+                                             implementation=ahocorasick_rs.Implementation.DFA)
+
+
+def _type_words(text: str) -> tuple[list[str], list[tuple[int, int, int]]]:
+    """The type words of ``text`` as ``SUFFIX_RE.finditer`` finds them (left to right, the
+    longest where several start, not overlapping): ``(words, [(index in words, start,
+    end), …])``, by ahocorasick-rs's DFA (faster than the regex, whose alternatives are
+    tried one by one)."""
+    words, finder = _type_word_finder()
+    try:
+        return words, finder.find_matches_as_indexes(text)
+    except UnicodeEncodeError:   # lone surrogates, which the Rust side refuses: the regex
+        index = {w: i for i, w in enumerate(words)}
+        return words, [(index[m.group()], m.start(), m.end()) for m in SUFFIX_RE.finditer(text)]
+
+
 def _runs_with(rx: re.Pattern, anchor: re.Pattern, out: re.Pattern, text: str) -> Iterator[re.Match]:
     """The matches of ``rx.finditer(text)`` when every match holds a match of ``anchor`` and
     no character ``out`` matches: ``rx`` runs only over the stretches between such characters
@@ -301,9 +321,9 @@ class PlaceFinder:
         out: list[_Cand] = []
         cache = self._shape_cache
         last_gap = _LAST_NON_STEM.match
-        for m in SUFFIX_RE.finditer(text):
-            suffix = m.group()
-            ms, me = m.span()
+        words, found = _type_words(text)
+        for i, ms, me in found:
+            suffix = words[i]
             ptype, max_stem, reach, not_after, road_like = _SUFFIX_INFO[suffix]
             nxt = text[me:me + 1]
             if nxt and nxt in not_after:
