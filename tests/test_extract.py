@@ -475,6 +475,7 @@ def test_small_inputs_stay_in_one_process(tmp_path, monkeypatch):
 
 def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
     import os
+    import time
 
     import reportatlas.extract as ex_mod
 
@@ -482,6 +483,14 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
         (tmp_path / f"r{i}.txt").write_text(f"须水街道新建青槐{i}路，投资{i + 1}万元。", encoding="utf-8")
     # the forked worker inherits this: it dies on its first chunk without sending anything
     monkeypatch.setattr(ex_mod, "_work_chunk", lambda chunk: os._exit(3))
+    # and this process is slow, so that the worker surely claims a chunk before the ends meet
+    real = ex_mod._extract_items
+
+    def slow(items, finder):
+        time.sleep(0.3)
+        return real(items, finder)
+
+    monkeypatch.setattr(ex_mod, "_extract_items", slow)
     with pytest.raises(RuntimeError, match="exit codes 3"):
         extract([tmp_path], known_names=hierarchy_known_names(), jobs=2)
 
