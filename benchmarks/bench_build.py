@@ -227,8 +227,8 @@ def run(*, quick: bool = False, repeat: int | None = None, reports: str | None =
         f"Run {started} UTC, {repeat} round(s) of floor → warm → warm in one process → cold, each in a fresh "
         "interpreter; load average "
         f"{load_before:.1f} before and {load_after:.1f} after on {len(os.sched_getaffinity(0))} cores "
-        "(other engineers were working on the same machine when this was written, so wall times swing; "
-        "CPU seconds are steadier).",
+        "(a virtual machine whose speed swings with its host's load, by up to ~1.7× over minutes: "
+        "wall times swing; CPU seconds are steadier).",
         f"**Target** (warm disk cache, fresh process, median wall): < {TARGET_RATIO:.0f}× the floor → "
         f"{ratio:.2f}× → {'met' if ratio < TARGET_RATIO else 'NOT met'}; in CPU seconds "
         f"{warm_cpu / floor_cpu:.2f}×. Memory < {TARGET_MB} MB → at most "
