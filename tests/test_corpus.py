@@ -276,29 +276,17 @@ def test_normalised_characters_always_lead_back_to_the_original(text):
 
 
 def _column_breaks_by_one_regex(text):
-    """The rule of corpus._column_breaks written plainly: every run of line breaks found by
-    one regex, each looked at in turn (the reference the faster code must agree with)."""
-    from reportatlas.corpus import TERMINAL
+    """How corpus._column_breaks finds its breaks, written plainly: every run of line breaks
+    found by one regex and looked at in turn, each judged by the same rule (the reference
+    the faster finding must agree with)."""
+    from reportatlas.corpus import _removable
     joins = {}
     for m in re.finditer(r"[ \t\r\u3000]*\n(?:[ \t\r\u3000]*\n)?[ \t\r\u3000]*", text):
         a, b = m.start(), m.end()
         if a == 0 or b >= len(text) or text[b] == "\n" or text[a - 1] == "\n":
             continue
-        breaks = m.group().count("\n")
-        prev_line = text[text.rfind("\n", 0, a) + 1:a].strip()
-        nl = text.find("\n", b)
-        next_line = text[b: nl if nl >= 0 else len(text)].strip()
-        if not prev_line or not next_line or next_line.startswith(("#", "——")):
-            continue
-        if breaks == 1:
+        if _removable(text, a, b, m.group().count("\n")):
             joins[a] = b
-        elif breaks == 2:
-            last = prev_line[-1]
-            if last in TERMINAL or last in "”」）)" and len(prev_line) < 30:
-                continue
-            if len(prev_line) >= 30 and (len(next_line) >= 30 or next_line[-1] in TERMINAL | {"。"}
-                                         or next_line[0] in "”」）)，,、。"):
-                joins[a] = b
     return joins
 
 

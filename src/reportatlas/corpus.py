@@ -314,22 +314,28 @@ def _column_breaks(text: str) -> dict[int, int]:
             continue
         if text[b] == "\n" or text[a - 1] == "\n":
             continue  # part of a longer run
-        breaks = m.group().count("\n")
-        prev_line = text[text.rfind("\n", 0, a) + 1:a].strip()
-        nl = text.find("\n", b)
-        next_line = text[b: nl if nl >= 0 else len(text)].strip()
-        if not prev_line or not next_line or next_line.startswith(("#", "——")):
-            continue
-        if breaks == 1:
+        if _removable(text, a, b, m.group().count("\n")):
             joins[a] = b
-        elif breaks == 2:
-            last = prev_line[-1]
-            if last in TERMINAL or last in "”」）)" and len(prev_line) < 30:
-                continue
-            if len(prev_line) >= 30 and (len(next_line) >= 30 or next_line[-1] in TERMINAL | {"。"}
-                                         or next_line[0] in "”」）)，,、。"):
-                joins[a] = b
     return joins
+
+
+def _removable(text: str, a: int, b: int, breaks: int) -> bool:
+    """Whether the run of ``breaks`` line breaks (with spaces) ``text[a:b]`` between two
+    lines is removed (the rule of :func:`_column_breaks`)."""
+    prev_line = text[text.rfind("\n", 0, a) + 1:a].strip()
+    nl = text.find("\n", b)
+    next_line = text[b: nl if nl >= 0 else len(text)].strip()
+    if not prev_line or not next_line or next_line.startswith(("#", "——")):
+        return False
+    if breaks == 1:
+        return True
+    if breaks != 2:
+        return False
+    last = prev_line[-1]
+    if last in TERMINAL or last in "”」）)" and len(prev_line) < 30:
+        return False
+    return len(prev_line) >= 30 and (len(next_line) >= 30 or next_line[-1] in TERMINAL | {"。"}
+                                     or next_line[0] in "”」）)，,、。")
 
 
 # --------------------------------------------------------------------------- articles
