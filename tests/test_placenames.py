@@ -55,13 +55,16 @@ def test_one_stem_decision_meets_different_surroundings():
     assert not any(m == "召开街道" for m, _ in got)
 
 
-def test_abbreviation_after_a_preposition_and_ring_roads():
-    finder = PlaceFinder([KnownName("中原西路街道", "subdistrict", "中原西路街道")])
+def _in_subdistrict(subdistrict, text):
+    """The mentions of ``text``, one article of ``subdistrict``, by a finder that knows only it."""
+    finder = PlaceFinder([KnownName(subdistrict, "subdistrict", subdistrict)])
     finder.autoflush = False
-    text = "中原西路街道沿西三环路推进,在中西扬帆,到中西路口"
-    report = _report(text)
-    art = Article("t.txt", 0, "中原西路街道", "中原区", 0, len(text), "")
-    got = [(p.mention, p.name, p.place_type) for p in finder.find(report, [art])]
+    return finder.find(_report(text), [Article("t.txt", 0, subdistrict, "中原区", 0, len(text), "")])
+
+
+def test_abbreviation_after_a_preposition_and_ring_roads():
+    got = [(p.mention, p.name, p.place_type)
+           for p in _in_subdistrict("中原西路街道", "中原西路街道沿西三环路推进,在中西扬帆,到中西路口")]
     assert ("西三环路", "西三环路", "road") in got
     assert got.count(("中西", "中原西路街道", "subdistrict")) == 1   # not before 路
 
@@ -69,12 +72,7 @@ def test_abbreviation_after_a_preposition_and_ring_roads():
 def test_abbreviations_are_not_found_overlapping():
     # an abbreviation that starts with a preposition (到到 for 到甲到乙街道) may follow itself
     # by one character: as with a look-behind regex, the second one is not a mention
-    finder = PlaceFinder([KnownName("到甲到乙街道", "subdistrict", "到甲到乙街道")])
-    finder.autoflush = False
-    text = "工作在到到到,"
-    report = _report(text)
-    art = Article("t.txt", 0, "到甲到乙街道", "中原区", 0, len(text), "")
-    got = [(p.start, p.mention) for p in finder.find(report, [art])]
+    got = [(p.start, p.mention) for p in _in_subdistrict("到甲到乙街道", "工作在到到到,")]
     assert got == [(3, "到到")]
 
 
