@@ -37,10 +37,10 @@ import ahocorasick_rs
 
 from .corpus import Article, Report, article_at, hierarchy
 from .extract import KnownName, PlaceMention
+from .placestems import boundary_automaton, canonical, good_stem, refine_type, trim_left
 from .placeverbs import VERB_CUTS, verb_cut
-from .placewords import (BOUNDARY_WORDS, BUILTIN_NAMES, CENTRE_KINDS, CJK, GENERIC_NAMES, GENERIC_STEMS,
-                         KIND_TYPES, NOT_AFTER, NOT_ROADS, NUM_CN, STEM_CHAR, SUFFIX_RE, SUFFIX_TYPE,
-                         ZHENGZHOU_DISTRICTS)
+from .placewords import (BOUNDARY_WORDS, BUILTIN_NAMES, CJK, KIND_TYPES, NOT_AFTER, NUM_CN, STEM_CHAR,
+                         SUFFIX_RE, SUFFIX_TYPE, ZHENGZHOU_DISTRICTS)
 
 
 @dataclass(slots=True)
@@ -51,17 +51,6 @@ class _Cand:
     place_type: str
     priority: int   # 3 lists, 2 known / short forms, 1 shape
     known: bool = False
-
-
-@lru_cache(maxsize=1)
-def _boundary_automaton() -> "ahocorasick.Automaton":
-    """Every boundary word, with its rank in ``BOUNDARY_WORDS`` (the order the stem rule
-    tries them in)."""
-    auto = ahocorasick.Automaton()
-    for rank, w in enumerate(BOUNDARY_WORDS):
-        auto.add_word(w, (rank, w))
-    auto.make_automaton()
-    return auto
 
 
 _MISSING = object()
@@ -78,9 +67,6 @@ _LIST_PUNCT_RE = re.compile(r"[,。、]")
 _PHASE_NAME_RE = re.compile(rf"([{NUM_CN}0-9]+期)(.+)")
 _PHASED_NAME_RE = re.compile(rf"(.+?)[{NUM_CN}0-9]+期(.*)")
 _SITE_HEAD_RE = re.compile(r"(广场|大厦|酒店|商务楼|佳苑|心苑)$")
-_COUNT_ONLY_RE = re.compile(rf"[0-9{NUM_CN}百千万余多几两个条座处家项所]+")
-_COUNT_LEAD_RE = re.compile(rf"[0-9{NUM_CN}]+[个条座处家项所批名]")
-_PEOPLE_COUNT_RE = re.compile(r"[0-9]+[余多]?[名位人户]")
 
 
 # the three list forms of PlaceFinder._lists; each is tried only near its anchor (a fixed
@@ -358,7 +344,7 @@ class PlaceFinder:
                 if (start, me) not in known_spans:
                     out.append(_Cand(start, me, name, final_type, 1))
         for m in _runs_with(_GATE_RE, _GATE_ANCHOR, _GATE_OUT, text):   # 绿都城东门: a compound's gate
-            cut = _trim_left(m.group(1)[:-1])
+            cut = trim_left(m.group(1)[:-1])
             if len(m.group(1)) - cut >= 3:
                 out.append(_Cand(m.start() + cut, m.end(), m.group(1)[cut:], "residential_compound", 1))
         for a in re.finditer("号线", text):                  # 1号线: one or two digits before it
@@ -381,7 +367,7 @@ class PlaceFinder:
         if cut is None:
             return None
         stem = window[cut:]
-        if not _good_stem(stem, suffix):
+        if not good_stem(stem, suffix):
             return None
         name = stem + suffix
         if ptype == "road" and name not in self.known and self.known.get(name[1:], ("", ""))[1] == "road":
@@ -389,10 +375,10 @@ class PlaceFinder:
         check = None
         if suffix == "街道" and name not in self.known and stem[-1] not in "路街村镇湖山河庄寨庙园桥门":
             check = _OFFICE
-        ptype = _refine_type(name, ptype)
+        ptype = refine_type(name, ptype)
         if ptype in ("road", "river"):
             check = _UNQUOTED
-        return cut, _canonical(name, ptype), ptype, check
+        return cut, canonical(name, ptype), ptype, check
 
     def _stem_cut(self, stem: str, max_stem: int, suffix: str, ptype: str) -> int | None:
         """Characters to drop from the left of ``stem`` (None: no name)."""
@@ -415,7 +401,7 @@ class PlaceFinder:
         # boundary words (verbs, function words), tried in BOUNDARY_WORDS order; for each,
         # its last occurrence at or after the cut that is not inside a known name
         hits: dict[int, list[int]] = {}
-        for end, (rank, w) in _boundary_automaton().iter(stem):
+        for end, (rank, w) in boundary_automaton().iter(stem):
             hits.setdefault(rank, []).append(end + 1 - len(w))
         for rank in sorted(hits):
             w = BOUNDARY_WORDS[rank]
@@ -453,7 +439,7 @@ class PlaceFinder:
                 pos = b + 1
                 # trim a leading verb/preposition from the first item
                 if a == m.start(1):
-                    cut = _trim_left(item)
+                    cut = trim_left(item)
                     a, item = a + cut, item[cut:]
                 if not item:
                     continue
@@ -469,23 +455,23 @@ class PlaceFinder:
                 a, b = a + pos, b + pos
                 surface = text[a:b]
                 if a == m.start(1) and not item.group(1):
-                    cut = _trim_left(surface)
+                    cut = trim_left(surface)
                     a, surface = a + cut, surface[cut:]
                 if len(surface) < 2 or _LIST_PUNCT_RE.search(surface):
                     continue
                 sm = SUFFIX_RE.search(surface)
                 ptype = SUFFIX_TYPE[sm.group()][0] if sm and sm.end() == len(surface) else "site"
-                out.append(_Cand(a, b, surface, _refine_type(surface, ptype), 3))
+                out.append(_Cand(a, b, surface, refine_type(surface, ptype), 3))
         # 电力一、二、三厂家属院 / 青槐东、西广场
         for m in _runs_with(_SERIES_LIST_RE, _SERIES_LIST_ANCHOR, _SERIES_LIST_OUT, text):
             stem = m.group(1)
-            cut = _trim_left(stem)
+            cut = trim_left(stem)
             stem = stem[cut:]
             if not stem:
                 continue
             rest = m.group(4)
             suffix = SUFFIX_RE.search(rest).group()
-            ptype = _refine_type(stem + rest, SUFFIX_TYPE[suffix][0])
+            ptype = refine_type(stem + rest, SUFFIX_TYPE[suffix][0])
             items = [m.group(2)] + m.group(3).split("、")[1:]
             for it in items:
                 out.append(_Cand(m.start(1) + cut, m.end(), stem + it + rest, ptype, 3))
@@ -595,97 +581,6 @@ def _prev_disjoint(starts: list[int], j: int, k: int, wlen: int) -> int:
     while j >= 0 and starts[j] + wlen > k:
         j -= 1
     return j
-
-
-@lru_cache(maxsize=65536)
-def _trim_left(stem: str) -> int:
-    """Characters to drop from the left of ``stem``: up to the end of the boundary word whose
-    last occurrence ends furthest right, short of the end of ``stem``."""
-    last: dict[str, int] = {}      # each word's last occurrence, as str.rfind finds it
-    for end, (_rank, w) in _boundary_automaton().iter(stem):
-        last[w] = end + 1
-    n = len(stem)
-    return max((e for e in last.values() if e < n), default=0)
-
-
-@lru_cache(maxsize=65536)
-def _good_stem(stem: str, suffix: str) -> bool:
-    if not stem or stem in GENERIC_STEMS or stem + suffix in GENERIC_NAMES:
-        return False
-    if suffix == "街坊" and stem.isdigit():
-        return True
-    if _COUNT_ONLY_RE.fullmatch(stem):
-        return False  # 4个社区, 两条路
-    if _COUNT_LEAD_RE.match(stem):
-        return False
-    if suffix in ("路", "街", "大道", "大街", "村", "社区", "街道") and len(stem) < 2:
-        return False
-    if stem[0] == "两" or suffix == "街道" and stem[0] in "该本全各每":
-        return False
-    if suffix in ("中心", "项目", "园", "厂", "园区", "市场", "街区") and len(stem) < 2:
-        return False
-    if any(g in stem for g in ("老旧", "无主管", "辖区", "所有", "相关", "各类", "周边", "全市",
-                               "全区", "这些", "多个", "其他", "养老服务", "日间照料", "党群服务")):
-        return False
-    if _PEOPLE_COUNT_RE.search(stem):
-        return False
-    if stem.endswith(("个", "条", "座", "处", "家", "的", "年", "型")):
-        return False
-    if suffix == "村" and stem[-1] in "乡农":
-        return False  # 和美乡村, 农村
-    if any(g in stem for g in ("复合型", "多元", "一体化", "嵌入式", "断头", "园中", "文明", "示范", "市级",
-                               "村级", "镇级", "区级", "街道级",
-                               "省级", "国家级", "口袋", "护城")):
-        return False
-    if "个" in stem or len(stem) < 2 and suffix not in ("号院", "街坊"):
-        return False
-    if suffix == "街道" and len(stem) > 5:
-        return False
-    name = stem + suffix
-    if stem.endswith("之") or suffix == "街" and name[-2:] in ("扫街", "逛街", "沿街", "临街", "背街", "上街"):
-        return False
-    if suffix == "路" and name[-2:] in NOT_ROADS:
-        return False
-    if suffix == "中心" and (len(stem) < 4 or not stem.endswith(CENTRE_KINDS)):
-        return False
-    if suffix in ("片区", "板块", "商圈") and stem[-1] in NUM_CN + "0123456789":
-        return False
-    if suffix in ("社区", "小区") and stem.endswith(("样板", "示范", "特色", "个性化")):
-        return False
-    if suffix in ("站", "火车站") and (len(stem) < 2 or any(g in stem for g in _GENERIC_STATIONS)):
-        return False
-    return True
-
-
-
-
-_GENERIC_STATIONS = ("服务", "地铁", "公交", "车", "工作", "加油", "中转", "驿", "监测", "网", "平台", "电",
-                     "水", "气", "广播", "收费", "检查", "救助", "保障", "基", "首")
-
-
-def _refine_type(name: str, ptype: str) -> str:
-    if name.endswith("园博园"):
-        return "park"
-    if name.endswith("商业街"):
-        return "site"
-    if name.endswith(("公园", "游园")):
-        return "park"
-    if name.endswith(("家属院", "号院", "小区", "花园")) and ptype == "site":
-        return "residential_compound"
-    return ptype
-
-
-
-
-def _canonical(name: str, ptype: str) -> str:
-    if name.endswith("铁路线"):
-        return name[:-1]
-    if ptype == "zone":
-        for pre in ("郑州中央文化区", "CCD"):
-            if name.startswith(pre) and len(name) > len(pre):
-                rest = name[len(pre):]
-                return "CCD" + {"北部核心板块": "北部片区"}.get(rest, rest)
-    return name
 
 
 def _resolve(cands: list[_Cand]) -> list[_Cand]:
