@@ -19,7 +19,9 @@ from typing import Any, Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-RESULTS = BENCH_DIR / "results"
+# where each figure keeps its raw numbers; REPORTATLAS_BENCH_RESULTS points elsewhere (the smoke
+# test of tests/test_benchmarks.py writes into a temporary folder)
+RESULTS = Path(os.environ.get("REPORTATLAS_BENCH_RESULTS") or BENCH_DIR / "results")
 
 if str(REPO / "src") not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO / "src"))
