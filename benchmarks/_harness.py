@@ -29,7 +29,8 @@ if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
 LIBRARIES = ["numpy", "pandas", "shapely", "geopandas", "pyproj", "pyogrio", "duckdb", "dask",
-             "distributed", "dask_geopandas", "folium", "jieba", "ahocorasick", "playwright"]
+             "distributed", "dask_geopandas", "folium", "jieba", "ahocorasick",
+             "ahocorasick_rs", "playwright"]
 
 
 def machine() -> dict[str, Any]:
@@ -56,7 +57,7 @@ def machine() -> dict[str, Any]:
             versions[name] = getattr(module, "__version__", None) or getattr(module, "VERSION", None) or "?"
             if versions[name] == "?":
                 import importlib.metadata as md
-                versions[name] = md.version({"ahocorasick": "pyahocorasick"}.get(name, name))
+                versions[name] = md.version({"ahocorasick": "pyahocorasick", "ahocorasick_rs": "ahocorasick-rs"}.get(name, name))
         except Exception:  # noqa: BLE001 - a missing library is reported as missing
             versions[name] = "missing"
     try:
