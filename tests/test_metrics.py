@@ -505,11 +505,11 @@ _AFTER = ["", "万", "亿", "余", "多", "元", "万元", "亿元", "亩", "平
 @given(st.lists(st.tuples(st.sampled_from(_BEFORE), st.sampled_from(_NUMBER), st.sampled_from(_AFTER),
                           st.sampled_from(_AFTER)).map("".join), max_size=4).map("".join))
 @example("今年6月底完工，明年3月开工，约3亿元，预计2025年底建成")
-def test_scanning_from_first_characters_finds_what_finditer_finds(text):
-    """The fast scan (patterns tried only where a match can start) misses no quantity,
-    period or date, and finds nothing finditer would not."""
+def test_every_match_starts_with_one_of_its_first_characters(text):
+    """The fast scans try a pattern only where its first-character class matches
+    (QUANTITY_AT, finditer_near): no quantity, period or date starts anywhere else."""
     for rx, first in _SCANNED:
-        assert [m.span() for m in _numbers.finditer_at(rx, first, text)] == \
+        assert [m.span() for m in rx.finditer(text) if first.match(text, m.start())] == \
             [m.span() for m in rx.finditer(text)]
 
 
@@ -528,7 +528,9 @@ def test_quantities_and_periods_on_a_fixture_sentence():
     text = "截至2023年6月底，该园区总投资约3至5亿元，占地120亩，入驻企业数十家，预计2025年底建成投运。"
     spans = [text[a:b] for a, b, _ in find_quantities(text)]
     assert spans == ["约3至5亿元", "120亩", "数十家"]
-    periods = [m.group() for m in _numbers.finditer_at(_metrics.PERIOD_RE, _metrics._PERIOD_FIRST, text)]
+    periods = [m.group() for m in _numbers.finditer_near(_metrics.PERIOD_RE, _metrics._PERIOD_FIRST,
+                                                         _numbers.find_all(text, _metrics._PERIOD_ANCHOR),
+                                                         text, _metrics._PERIOD_BACK)]
     assert periods[0].startswith("截至2023年6月")
 
 

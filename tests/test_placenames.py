@@ -147,8 +147,9 @@ def test_mentions_take_the_article_that_article_at_gives():
 def test_sentence_ends_are_every_end_character_in_order(text):
     import re
 
-    from reportatlas.placenames import _sentence_ends
-    assert _sentence_ends(text) == [m.start() for m in re.finditer("[。！？!?\n]", text)]
+    from reportatlas.corpus import SENTENCE_END
+    from reportatlas.numbers import find_all
+    assert find_all(text, SENTENCE_END) == [m.start() for m in re.finditer("[。！？!?\n]", text)]
 
 
 def test_known_names_are_found_in_text_with_a_lone_surrogate():

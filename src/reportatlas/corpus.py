@@ -30,6 +30,9 @@ from .errors import DecodingError, InputError, InputFileNotFound
 
 SUFFIXES = (".txt", ".md")
 TERMINAL = set("。！？!?；;…")
+#: what ends a sentence for the extractors (places keep their sentence, metrics look for
+#: their subject and label in it): 。！？!? and line breaks
+SENTENCE_END = "。！？!?\n"
 CJK = r"\u3400-\u9fff"
 
 

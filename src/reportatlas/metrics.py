@@ -34,16 +34,14 @@ from __future__ import annotations
 
 import bisect
 import re
-from itertools import accumulate, compress
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
-from .corpus import Report
+from .corpus import SENTENCE_END, Report
 from .numbers import Quantity, find_all, finditer_near, quantity_from_match, scan_quantities
 
 __all__ = ["Metric", "extract_metrics", "find_quantities"]
 
-SENTENCE_END = "。！？!?\n"
 CLAUSE_END = SENTENCE_END + "，,；;：:"
 QUOTES = {"“": "”", "《": "》", "「": "」", "\"": "\""}
 
@@ -70,7 +68,7 @@ YEAR_EVENT_RE = re.compile(
 MONTH_EVENT_RE = re.compile(
     r"(?P<pre>今年|明年)?(?P<month>\d{1,2})月(?P<when>底|末|上旬|中旬|下旬|前)?(?:前)?"
     r"(?P<verb>完工|开工建设|开工|完成|竣工|建成|交付|投用|投运)")
-# the characters a match of each of these can start with (numbers.finditer_at)
+# the characters a match of each of these can start with (numbers.finditer_near)
 _PERIOD_FIRST = re.compile(r"[截\d今去全上下一第年以近“]")
 _YEAR_EVENT_FIRST = re.compile(r"[建始预计确力争到12]")
 _MONTH_EVENT_FIRST = re.compile(r"[今明\d]")

@@ -74,7 +74,7 @@ QUANTITY_RE = re.compile(
 )
 
 
-# every character a QUANTITY_RE match can start with (see finditer_at)
+# every character a QUANTITY_RE match can start with
 QUANTITY_FIRST = re.compile(r"[约近超逾达不最至数百\d一二两三四五六七八九十千]")
 #: one of those characters, then a look back at it from which QUANTITY_RE matches (its
 #: groups set).  A pattern that starts with a character class lets the regex engine skip
@@ -95,24 +95,6 @@ def scan_quantities(text: str) -> Iterator[re.Match]:
             return
         yield m
         pos = m.end("q")
-
-
-def finditer_at(rx: re.Pattern, first: re.Pattern, text: str) -> Iterator[re.Match]:
-    """The matches of ``rx.finditer(text)``, found faster: ``rx`` is tried only where
-    ``first`` (a character class holding every character a match of ``rx`` can start
-    with) matches.  ``rx`` must not match the empty string."""
-    pos = 0
-    search, match = first.search, rx.match
-    while True:
-        c = search(text, pos)
-        if c is None:
-            return
-        m = match(text, c.start())
-        if m:
-            yield m
-            pos = m.end()
-        else:
-            pos = c.start() + 1
 
 
 def find_all(text: str, literals: Iterable[str]) -> list[int]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from itertools import chain
 from operator import attrgetter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,8 +34,9 @@ from typing import Iterable, Iterator
 import ahocorasick
 import ahocorasick_rs
 
-from .corpus import Article, Report, article_at, hierarchy
+from .corpus import SENTENCE_END, Article, Report, article_at, hierarchy
 from .extract import KnownName, PlaceMention
+from .numbers import find_all
 from .placestems import boundary_automaton, canonical, good_stem, refine_type, trim_left
 from .placeverbs import VERB_CUTS, verb_cut
 from .placewords import (BOUNDARY_WORDS, BUILTIN_NAMES, CJK, KIND_TYPES, NOT_AFTER, NUM_CN, STEM_CHAR,
@@ -253,7 +253,7 @@ class PlaceFinder:
         chosen = _resolve(cands)
         chosen = self._short_forms(text, chosen, report, articles)
         out = []
-        bounds = _sentence_ends(text)
+        bounds = find_all(text, SENTENCE_END)
         nb = len(bounds)
         sentences: dict = {}    # one string per sentence, shared by its mentions
         name, offsets = report.name, report.offsets
@@ -608,15 +608,3 @@ def _resolve(cands: list[_Cand]) -> list[_Cand]:
         starts.insert(k, c.start)
         ends.insert(k, c.end)
     return sorted(chosen, key=lambda c: c.start * m + c.end)     # by (start, end)
-
-
-_SENTENCE_ENDS = "。！？!?\n"
-_SENTENCE_END_RES = [(ch, re.compile(re.escape(ch))) for ch in _SENTENCE_ENDS]
-
-
-def _sentence_ends(text: str) -> list[int]:
-    """Positions of the sentence ends (。！？!? and line breaks) in ``text``, ascending: each
-    character looked for by a regex of its own, whose literal search is much faster than
-    one regex that starts with a character class (tried at every character)."""
-    return sorted(chain.from_iterable(map(re.Match.start, rx.finditer(text))
-                                      for ch, rx in _SENTENCE_END_RES if ch in text))
